@@ -1,0 +1,214 @@
+// Loads sipproxy.yaml into ProxyConfig; every problem is a ConfigError naming file:line.
+#include "proxy/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+#include <thread>
+
+#include "common/yaml_config.h"
+#include "proxy/sip/uri.h"
+
+namespace strowger::proxy::config {
+namespace {
+
+using common::ConfigError;
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& msg) const {
+    throw ConfigError(file_, at.Mark().line + 1, msg);
+  }
+
+  // Rejects keys this section does not know: a typo must not be silently ignored.
+  void only_keys(const YAML::Node& map, const std::set<std::string>& known,
+                 const std::string& section) const {
+    if (!map.IsMap()) fail(map, section + " must be a mapping");
+    for (const auto& kv : map) {
+      const std::string key = kv.first.as<std::string>();
+      if (!known.count(key)) fail(kv.first, "unknown setting '" + key + "' in " + section);
+    }
+  }
+
+  std::string str(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) fail(n, what + " must be a string");
+    return n.as<std::string>();
+  }
+
+  long integer(const YAML::Node& n, const std::string& what, long lo, long hi) const {
+    if (!n.IsScalar()) fail(n, what + " must be a number");
+    long v = 0;
+    try {
+      v = n.as<long>();
+    } catch (const YAML::Exception&) {
+      fail(n, what + " must be a number, not '" + n.as<std::string>() + "'");
+    }
+    if (v < lo || v > hi)
+      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return v;
+  }
+
+  bool boolean(const YAML::Node& n, const std::string& what) const {
+    try {
+      return n.as<bool>();
+    } catch (const YAML::Exception&) {
+      fail(n, what + " must be true or false");
+    }
+  }
+
+ private:
+  std::string file_;
+};
+
+void read_listen(const Reader& r, const YAML::Node& list, ProxyConfig& cfg) {
+  if (!list.IsSequence() || list.size() == 0) r.fail(list, "listen must be a non-empty list");
+  std::set<std::string> seen;
+  for (const YAML::Node& item : list) {
+    r.only_keys(item, {"proto", "address", "port", "advertise"}, "listen");
+    Listen l;
+    l.line = item.Mark().line + 1;
+    if (!item["proto"]) r.fail(item, "listen entry needs 'proto' (udp or tcp)");
+    const std::string proto = r.str(item["proto"], "proto");
+    auto p = transport::protocol_from_name(proto);
+    if (!p || (*p != transport::Protocol::kUdp && *p != transport::Protocol::kTcp))
+      r.fail(item["proto"], "unsupported proto '" + proto + "' (udp or tcp)");
+    l.proto = *p;
+    if (!item["address"]) r.fail(item, "listen entry needs 'address'");
+    l.address = r.str(item["address"], "address");
+    if (item["port"]) l.port = static_cast<std::uint16_t>(r.integer(item["port"], "port", 1, 65535));
+    if (!transport::Address::from_ip_port(l.address, l.port))
+      r.fail(item["address"], "address '" + l.address + "' is not an IPv4 or IPv6 address");
+    if (item["advertise"]) l.advertise = r.str(item["advertise"], "advertise");
+    const std::string key = proto + "/" + l.address + "/" + std::to_string(l.port);
+    if (!seen.insert(key).second)
+      r.fail(item, "duplicate listen " + proto + " " + l.address + ":" + std::to_string(l.port));
+    cfg.listen.push_back(l);
+  }
+}
+
+void read_routes(const Reader& r, const YAML::Node& list, ProxyConfig& cfg) {
+  if (!list.IsSequence()) r.fail(list, "routes must be a list");
+  for (const YAML::Node& item : list) {
+    r.only_keys(item, {"user", "targets", "mode"}, "routes");
+    StaticRoute route;
+    route.line = item.Mark().line + 1;
+    if (!item["user"]) r.fail(item, "route needs 'user'");
+    route.user = r.str(item["user"], "user");
+    const YAML::Node targets = item["targets"];
+    if (!targets || !targets.IsSequence() || targets.size() == 0)
+      r.fail(item, "route needs a non-empty 'targets' list");
+    for (const YAML::Node& t : targets) {
+      std::string uri = r.str(t, "target");
+      auto parsed = sip::Uri::parse(uri);
+      if (!parsed || !parsed->is_sip()) r.fail(t, "target '" + uri + "' is not a SIP URI");
+      route.targets.push_back(uri);
+    }
+    if (item["mode"]) {
+      const std::string mode = r.str(item["mode"], "mode");
+      if (mode != "parallel" && mode != "serial")
+        r.fail(item["mode"], "mode must be parallel or serial");
+      route.parallel = mode == "parallel";
+    }
+    cfg.routes.push_back(route);
+  }
+}
+
+ProxyConfig from_node(const YAML::Node& root, const std::string& file) {
+  Reader r(file);
+  ProxyConfig cfg;
+  cfg.file = file;
+  if (!root.IsDefined() || root.IsNull()) throw ConfigError(file, 1, "the file is empty");
+  r.only_keys(root, {"listen", "aliases", "workers", "log", "control", "sip", "tcp", "dns", "routes"},
+              "the top level");
+  if (!root["listen"]) r.fail(root, "'listen' is required");
+  read_listen(r, root["listen"], cfg);
+  if (const YAML::Node a = root["aliases"]) {
+    if (!a.IsSequence()) r.fail(a, "aliases must be a list of host names");
+    for (const YAML::Node& n : a) cfg.aliases.push_back(r.str(n, "alias"));
+  }
+  if (root["workers"]) cfg.workers = static_cast<int>(r.integer(root["workers"], "workers", 0, 256));
+  if (const YAML::Node log = root["log"]) {
+    r.only_keys(log, {"level", "format"}, "log");
+    if (log["level"]) {
+      const std::string level = r.str(log["level"], "log level");
+      if (!common::parse_log_level(level, &cfg.log_level))
+        r.fail(log["level"], "log level must be debug, info, notice, warn or error");
+    }
+    if (log["format"]) {
+      const std::string format = r.str(log["format"], "log format");
+      if (format != "text" && format != "json") r.fail(log["format"], "log format must be text or json");
+      cfg.log_format = format == "json" ? common::LogFormat::kJson : common::LogFormat::kText;
+    }
+  }
+  if (const YAML::Node control = root["control"]) {
+    r.only_keys(control, {"socket"}, "control");
+    if (control["socket"]) cfg.control_socket = r.str(control["socket"], "control socket");
+  }
+  if (const YAML::Node sip = root["sip"]) {
+    r.only_keys(sip, {"t1_ms", "t2_ms", "t4_ms", "timer_c_ms", "max_message_size", "record_route"}, "sip");
+    if (sip["t1_ms"]) cfg.timers.t1_ms = static_cast<int>(r.integer(sip["t1_ms"], "t1_ms", 10, 60000));
+    if (sip["t2_ms"]) cfg.timers.t2_ms = static_cast<int>(r.integer(sip["t2_ms"], "t2_ms", 10, 600000));
+    if (sip["t4_ms"]) cfg.timers.t4_ms = static_cast<int>(r.integer(sip["t4_ms"], "t4_ms", 10, 600000));
+    if (sip["timer_c_ms"])
+      cfg.timers.timer_c_ms = static_cast<int>(r.integer(sip["timer_c_ms"], "timer_c_ms", 1000, 3600000));
+    if (cfg.timers.t2_ms < cfg.timers.t1_ms) r.fail(sip, "t2_ms must not be smaller than t1_ms");
+    if (sip["max_message_size"])
+      cfg.max_message_size = static_cast<std::size_t>(
+          r.integer(sip["max_message_size"], "max_message_size", 1024, 1 << 20));
+    if (sip["record_route"]) cfg.record_route = r.boolean(sip["record_route"], "record_route");
+  }
+  if (const YAML::Node tcp = root["tcp"]) {
+    r.only_keys(tcp, {"idle_timeout_s", "max_connections", "max_connections_per_source", "connect_timeout_ms"},
+                "tcp");
+    if (tcp["idle_timeout_s"])
+      cfg.tcp.idle_timeout_s = static_cast<int>(r.integer(tcp["idle_timeout_s"], "idle_timeout_s", 1, 86400));
+    if (tcp["max_connections"])
+      cfg.tcp.max_connections = static_cast<int>(r.integer(tcp["max_connections"], "max_connections", 1, 1000000));
+    if (tcp["max_connections_per_source"])
+      cfg.tcp.max_connections_per_source = static_cast<int>(
+          r.integer(tcp["max_connections_per_source"], "max_connections_per_source", 1, 1000000));
+    if (tcp["connect_timeout_ms"])
+      cfg.tcp.connect_timeout_ms =
+          static_cast<int>(r.integer(tcp["connect_timeout_ms"], "connect_timeout_ms", 100, 120000));
+  }
+  if (const YAML::Node dns = root["dns"]) {
+    r.only_keys(dns, {"cache_max_ttl_s"}, "dns");
+    if (dns["cache_max_ttl_s"])
+      cfg.dns_cache_ttl_s = static_cast<int>(r.integer(dns["cache_max_ttl_s"], "cache_max_ttl_s", 0, 86400));
+  }
+  if (root["routes"]) read_routes(r, root["routes"], cfg);
+  return cfg;
+}
+
+}  // namespace
+
+ProxyConfig load_config(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(path, 0, "cannot read the file");
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(path, e.mark.line + 1, e.msg);
+  }
+  try {
+    return from_node(root, path);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(path, e.mark.line + 1, e.msg);
+  }
+}
+
+ProxyConfig default_config() {
+  static const char* kDefault = R"(
+listen:
+  - {proto: udp, address: 127.0.0.1, port: 5060}
+  - {proto: tcp, address: 127.0.0.1, port: 5060}
+control:
+  socket: /run/strowger/sipproxy.sock
+)";
+  return from_node(YAML::Load(kDefault), "<built-in default>");
+}
+
+}  // namespace strowger::proxy::config

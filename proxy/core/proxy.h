@@ -1,0 +1,92 @@
+// Proxy: the RFC 3261 section 16 stateful proxy — request checks, route pre-processing,
+// target selection, forwarding with forking, response selection, and stateless paths.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "proxy/config/config.h"
+#include "proxy/core/local_addresses.h"
+#include "proxy/core/response_context.h"
+#include "proxy/dns/resolver.h"
+#include "proxy/transaction/transaction_layer.h"
+
+namespace strowger::proxy::core {
+
+struct ProxyStats {
+  std::uint64_t requests = 0;
+  std::uint64_t responses = 0;
+  std::uint64_t local_replies = 0;
+  std::uint64_t stateless_replies = 0;
+  std::uint64_t stateless_forwards = 0;
+  std::uint64_t forwarded = 0;
+  std::uint64_t dropped = 0;
+};
+
+class Proxy final : public transaction::TransactionUser {
+ public:
+  Proxy(const config::ProxyConfig& config, const LocalAddresses& local, dns::Resolver& resolver,
+        transaction::Sender& sender, int worker_index);
+  ~Proxy() override;
+  void attach(transaction::TransactionLayer& layer) { layer_ = &layer; }
+
+  // Before the transaction layer: requests answered without state (OPTIONS to the proxy
+  // itself, Kamailio's sl_send_reply). Returns true when the request was handled.
+  bool handle_stateless(sip::Message& request, const transport::Peer& from);
+  // Sends a reply to a request without creating a transaction.
+  void reply_stateless(const sip::Message& request, const transport::Peer& from, int status,
+                       std::string_view reason, std::string_view extra_headers = {});
+
+  // TransactionUser.
+  void on_request(transaction::ServerTransaction& st, sip::Message& request) override;
+  void on_cancel(transaction::ServerTransaction& invite_st) override;
+  void on_stray_ack(sip::Message& ack, const transport::Peer& from) override;
+  void on_response(transaction::ClientTransaction& ct, sip::Message& response) override;
+  void on_client_failure(transaction::ClientTransaction& ct, int status) override;
+  void on_timer_c(transaction::ClientTransaction& ct) override;
+  void on_stray_response(sip::Message& response, const transport::Peer& from) override;
+  void on_server_gone(transaction::ServerTransaction& st) override;
+  void on_client_gone(transaction::ClientTransaction& ct) override;
+
+  const ProxyStats& stats() const { return stats_; }
+  std::size_t context_count() const { return contexts_.size(); }
+
+ private:
+  // proxy.cpp: request checks and target selection.
+  bool preprocess_routes(sip::Message& request);
+  bool detect_loop(const sip::Message& request, std::string_view tag) const;
+  std::string loop_tag(const sip::Message& request) const;
+  const config::StaticRoute* static_route(const sip::Uri& ruri) const;
+
+  // forwarding.cpp: branches and responses.
+  void forward(transaction::ServerTransaction& st, sip::Message& request,
+               std::vector<sip::Uri> targets, bool parallel);
+  void start_branch(ResponseContext& ctx, sip::Uri target);
+  void resolved(ResponseContext* ctx, Branch* branch, std::vector<dns::Target> hops);
+  void send_branch(ResponseContext& ctx, Branch& branch);
+  void branch_final(ResponseContext& ctx, Branch& branch, int status,
+                    std::optional<sip::Message> response);
+  void finish_if_done(ResponseContext& ctx);
+  void cancel_pending(ResponseContext& ctx);
+  void maybe_release(ResponseContext* ctx);
+
+  // stateless.cpp: forwarding without transactions (ACK for 2xx, stray 2xx responses).
+  void forward_stateless_request(sip::Message& request, const transport::Peer& from);
+  void forward_stateless_response(sip::Message& response);
+  std::string stateless_branch(const sip::Message& request) const;
+
+  const config::ProxyConfig& config_;
+  const LocalAddresses& local_;
+  dns::Resolver& resolver_;
+  transaction::Sender& sender_;
+  transaction::TransactionLayer* layer_ = nullptr;
+  int worker_index_;
+  std::unordered_set<ResponseContext*> contexts_;
+  ProxyStats stats_;
+  // Set in the destructor so DNS callbacks that fire during teardown do nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace strowger::proxy::core

@@ -1,0 +1,106 @@
+// Worker: one thread with its own event loop, sockets, timers, transactions and proxy state.
+// Workers share nothing mutable; a message for another worker goes through that worker's inbox.
+#pragma once
+#include <event2/event.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/timer_heap.h"
+#include "proxy/config/config.h"
+#include "proxy/core/local_addresses.h"
+#include "proxy/core/proxy.h"
+#include "proxy/dns/resolver.h"
+#include "proxy/transaction/transaction_layer.h"
+#include "proxy/transport/tcp.h"
+#include "proxy/transport/udp.h"
+
+namespace strowger::proxy::core {
+
+class Worker;
+
+// The fixed set of workers, built before any thread starts.
+class WorkerGroup {
+ public:
+  std::vector<std::unique_ptr<Worker>> workers;
+  Worker* at(int index) const {
+    return index >= 0 && index < static_cast<int>(workers.size())
+               ? workers[static_cast<std::size_t>(index)].get()
+               : nullptr;
+  }
+};
+
+struct WorkerStats {
+  std::uint64_t received = 0;
+  std::uint64_t parse_errors = 0;
+  std::uint64_t invalid = 0;
+  std::uint64_t handed_over = 0;  // responses passed to the worker owning their transaction
+};
+
+class Worker final : public transport::Receiver, public transaction::Sender {
+ public:
+  Worker(int index, const config::ProxyConfig& config, const LocalAddresses& local,
+         WorkerGroup& group);
+  ~Worker() override;
+
+  // Binds this worker's sockets; an error names the config line.
+  std::optional<std::string> open_listeners();
+  // The address a listener is bound to (the kernel's port when 0 was configured).
+  transport::Address bound_address(int listener) const;
+  void run();   // the thread body
+  void stop();  // any thread
+
+  // Any thread: hand over a received response, or a message to send on one of our connections.
+  void post_response(std::string bytes, const transport::Peer& from);
+  void post_send(std::string bytes, const transport::Peer& to);
+
+  // transport::Receiver
+  void on_message(std::string_view bytes, const transport::Peer& from) override;
+  void on_framing_error(std::string_view head, const transport::Peer& from, int status) override;
+  void on_connection_closed(std::uint64_t connection_id) override;
+  // transaction::Sender
+  std::uint64_t send(const transport::Peer& to, std::string_view bytes) override;
+
+  int index() const { return index_; }
+  const WorkerStats& stats() const { return stats_; }
+
+ private:
+  struct Inbound {
+    bool is_send = false;
+    std::string bytes;
+    transport::Peer peer;
+  };
+  void handle(sip::Message&& message, const transport::Peer& from);
+  void after_event();
+  static void on_timer(evutil_socket_t, short, void* arg);
+  static void on_wakeup(evutil_socket_t, short, void* arg);
+  static void on_stop(evutil_socket_t, short, void* arg);
+
+  int index_;
+  const config::ProxyConfig& config_;
+  const LocalAddresses& local_;
+  WorkerGroup& group_;
+  event_base* base_;
+  common::SteadyClock clock_;
+  common::TimerHeap timers_;
+  std::unique_ptr<transport::UdpTransport> udp_;
+  std::unique_ptr<transport::TcpTransport> tcp_;
+  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<Proxy> proxy_;
+  std::unique_ptr<transaction::TransactionLayer> layer_;
+  event* timer_ev_ = nullptr;
+  event* wakeup_ev_ = nullptr;
+  event* stop_ev_ = nullptr;
+  std::int64_t armed_deadline_ = -1;
+  std::mutex inbox_mutex_;
+  std::vector<Inbound> inbox_;
+  std::vector<Inbound> draining_;
+  WorkerStats stats_;
+};
+
+}  // namespace strowger::proxy::core
