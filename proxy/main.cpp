@@ -8,9 +8,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/control_server.h"
 #include "common/log.h"
 #include "common/yaml_config.h"
 #include "proxy/config/config.h"
+#include "proxy/core/control.h"
 #include "proxy/core/local_addresses.h"
 #include "proxy/core/worker.h"
 
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   proxy::core::LocalAddresses local(cfg);
   proxy::core::WorkerGroup group;
+  group.size_hint = n;
   for (int i = 0; i < n; ++i)
     group.workers.push_back(std::make_unique<proxy::core::Worker>(i, cfg, local, group));
   for (auto& w : group.workers) {
@@ -89,6 +92,18 @@ int main(int argc, char** argv) {
   }
   std::vector<std::thread> threads;
   for (auto& w : group.workers) threads.emplace_back([&w] { w->run(); });
+  std::unique_ptr<common::ControlServer> control;
+  if (!cfg.control_socket.empty()) {
+    common::ControlServerOptions options;
+    options.socket_path = cfg.control_socket;
+    control = std::make_unique<common::ControlServer>(options);
+    proxy::core::register_core_methods(*control, group, kVersion);
+    if (auto err = control->start()) {
+      // The proxy still serves SIP; only sipctl is unavailable.
+      LOG_ERROR("control socket %s: %s", cfg.control_socket.c_str(), err->c_str());
+      control.reset();
+    }
+  }
   std::string where;
   for (const auto& l : local.listeners()) {
     if (!where.empty()) where += ", ";
@@ -106,6 +121,7 @@ int main(int argc, char** argv) {
     LOG_INFO("signal %d (%s): shutting down", sig, strsignal(sig));
     break;
   }
+  if (control) control->stop();  // before the workers its handlers post to
   for (auto& w : group.workers) w->stop();
   for (auto& t : threads) t.join();
   group.workers.clear();

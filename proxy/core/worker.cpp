@@ -14,8 +14,10 @@ Worker::Worker(int index, const config::ProxyConfig& config, const LocalAddresse
       base_(event_base_new()),
       timers_(clock_) {
   udp_ = std::make_unique<transport::UdpTransport>(base_, *this, index, config.max_message_size);
-  tcp_ = std::make_unique<transport::TcpTransport>(base_, *this, index, config.tcp,
-                                                   config.max_message_size);
+  const int workers = config.workers > 0 ? config.workers : static_cast<int>(group.size_hint);
+  tcp_ = std::make_unique<transport::TcpTransport>(
+      base_, *this, index, transport::tcp_limits_per_worker(config.tcp, workers),
+      config.max_message_size);
   dns::Resolver::Options dns_options;
   dns_options.max_cache_ttl_s = config.dns_cache_ttl_s;
   resolver_ = std::make_unique<dns::Resolver>(base_, clock_, dns_options);
@@ -83,7 +85,7 @@ void Worker::on_stop(evutil_socket_t, short, void* arg) {
 void Worker::post_response(std::string bytes, const transport::Peer& from) {
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
-    inbox_.push_back(Inbound{false, std::move(bytes), from});
+    inbox_.push_back(Inbound{false, std::move(bytes), from, {}});
   }
   event_active(wakeup_ev_, EV_READ, 0);
 }
@@ -91,9 +93,35 @@ void Worker::post_response(std::string bytes, const transport::Peer& from) {
 void Worker::post_send(std::string bytes, const transport::Peer& to) {
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
-    inbox_.push_back(Inbound{true, std::move(bytes), to});
+    inbox_.push_back(Inbound{true, std::move(bytes), to, {}});
   }
   event_active(wakeup_ev_, EV_READ, 0);
+}
+
+void Worker::post_task(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(inbox_mutex_);
+    Inbound in;
+    in.task = std::move(task);
+    inbox_.push_back(std::move(in));
+  }
+  event_active(wakeup_ev_, EV_READ, 0);
+}
+
+WorkerSnapshot Worker::snapshot() const {
+  WorkerSnapshot s;
+  s.worker = stats_;
+  s.proxy = proxy_->stats();
+  s.transactions = layer_->stats();
+  s.server_transactions = layer_->server_count();
+  s.client_transactions = layer_->client_count();
+  s.response_contexts = proxy_->context_count();
+  s.udp = udp_->counters();
+  s.tcp = tcp_->counters();
+  s.tcp_connections = tcp_->connection_count();
+  s.dns_queries = resolver_->queries();
+  s.dns_cache_hits = resolver_->cache_hits();
+  return s;
 }
 
 void Worker::on_wakeup(evutil_socket_t, short, void* arg) {
@@ -103,6 +131,10 @@ void Worker::on_wakeup(evutil_socket_t, short, void* arg) {
     self->draining_.swap(self->inbox_);
   }
   for (Inbound& in : self->draining_) {
+    if (in.task) {
+      in.task();
+      continue;
+    }
     if (in.is_send) {
       self->send(in.peer, in.bytes);
       continue;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,7 @@ class Worker;
 class WorkerGroup {
  public:
   std::vector<std::unique_ptr<Worker>> workers;
+  int size_hint = 1;  // how many workers there will be (set before the first is built)
   Worker* at(int index) const {
     return index >= 0 && index < static_cast<int>(workers.size())
                ? workers[static_cast<std::size_t>(index)].get()
@@ -40,6 +42,21 @@ struct WorkerStats {
   std::uint64_t parse_errors = 0;
   std::uint64_t invalid = 0;
   std::uint64_t handed_over = 0;  // responses passed to the worker owning their transaction
+};
+
+// A consistent copy of one worker's counters, taken on its own thread.
+struct WorkerSnapshot {
+  WorkerStats worker;
+  ProxyStats proxy;
+  transaction::TransactionStats transactions;
+  std::size_t server_transactions = 0;
+  std::size_t client_transactions = 0;
+  std::size_t response_contexts = 0;
+  transport::UdpCounters udp;
+  transport::TcpCounters tcp;
+  std::size_t tcp_connections = 0;
+  std::uint64_t dns_queries = 0;
+  std::uint64_t dns_cache_hits = 0;
 };
 
 class Worker final : public transport::Receiver, public transaction::Sender {
@@ -58,6 +75,10 @@ class Worker final : public transport::Receiver, public transaction::Sender {
   // Any thread: hand over a received response, or a message to send on one of our connections.
   void post_response(std::string bytes, const transport::Peer& from);
   void post_send(std::string bytes, const transport::Peer& to);
+  // Any thread: runs task on this worker's thread.
+  void post_task(std::function<void()> task);
+  // Worker thread only.
+  WorkerSnapshot snapshot() const;
 
   // transport::Receiver
   void on_message(std::string_view bytes, const transport::Peer& from) override;
@@ -74,6 +95,7 @@ class Worker final : public transport::Receiver, public transaction::Sender {
     bool is_send = false;
     std::string bytes;
     transport::Peer peer;
+    std::function<void()> task;  // when set, the rest is unused
   };
   void handle(sip::Message&& message, const transport::Peer& from);
   void after_event();

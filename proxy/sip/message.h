@@ -45,6 +45,7 @@ struct Via {
   std::string received;   // empty when absent
   bool has_rport = false;
   std::string rport;      // value, empty for a bare ;rport
+  std::string maddr;      // empty when absent
 };
 
 // What went wrong when a message could not be taken: a status to answer with when the

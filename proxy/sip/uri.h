@@ -7,6 +7,8 @@
 
 namespace strowger::proxy::sip {
 
+// For schemes other than sip, sips and tel, everything after "scheme:" is kept whole in
+// user (opaque); escapes are never decoded, so to_string() gives back what was parsed.
 struct Uri {
   std::string scheme;   // "sip", "sips", "tel", or another scheme, lower case
   std::string user;     // without password; may hold escapes as received

@@ -47,7 +47,9 @@ ClientTransaction::~ClientTransaction() = default;
 void ClientTransaction::transmit(std::string_view bytes) {
   std::uint64_t id = layer_.sender().send(to_, bytes);
   if (id == 0) {
-    fail(503);
+    // Only a request still waiting for its final fails. A lost ACK is repaired when the peer
+    // retransmits the final; failing then would end the transaction before the final goes up.
+    if (state_ == State::kCalling || state_ == State::kProceeding) fail(503);
     return;
   }
   connection_id_ = id;

@@ -1,0 +1,55 @@
+#!/bin/bash
+# Installs the Debian 12 packages Strowger needs to build and run it (and, with --tests, to
+# test it). Idempotent: when everything is already installed it touches neither apt nor the
+# network, so repeated runs are fast and work offline. Needs root only when something is missing.
+set -euo pipefail
+
+BUILD_PKGS=(build-essential cmake pkg-config g++ clang
+            libsofia-sip-ua-dev libevent-dev libyaml-cpp-dev libc-ares-dev libssl-dev
+            nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev)
+RUN_PKGS=(iproute2 python3 util-linux procps)
+# Only the test suites need these: SIPp drives the SIPp suite, Kamailio is the interop peer and
+# benchmark anchor.
+TEST_PKGS=(sip-tester kamailio)
+
+want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
+case "${1:-}" in
+  --tests) want+=("${TEST_PKGS[@]}") ;;
+  "") ;;
+  *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${want[@]}"; do
+  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" != "installed" ]; then
+    missing+=("$pkg")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages and not root; run: sudo $0 $*" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Keep package scripts from starting services (kamailio would listen on 5060): policy-rc.d
+# exit 101 means "not allowed". Only ours is removed again; an existing one is left alone.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
+
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"
+
+# Kamailio is a test peer here, not a service: keep it from starting at boot either.
+if printf '%s\n' "${missing[@]}" | grep -qx kamailio && [ -d /run/systemd/system ]; then
+  systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+fi
+echo "install-deps: done"

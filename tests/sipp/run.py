@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+# SIPp suite: starts the proxy (sipproxy, or Kamailio with --peer kamailio) on free loopback
+# ports, runs each scenario (SIPp UAS children + one SIPp UAC), stops everything by PID and
+# prints one PASS/FAIL line per scenario and a summary.
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sipharness as h  # noqa: E402
+
+SCENARIO_DIR = h.SIPP_DIR / "scenarios"
+T1_MS = 100          # timer B = 64*T1 = 6.4 s
+TIMER_C_MS = 4000    # a ringing branch nobody answers is given up after 4 s
+FORK_USER = "fork"
+
+
+@dataclass
+class Uas:
+    xml: str
+    calls: int
+    pause_ms: int = 0          # sipp -d: length of <pause/> without milliseconds
+    must_finish: bool = True   # must exit 0 (all its calls completed) shortly after the UAC
+
+
+@dataclass
+class Scenario:
+    name: str
+    about: str
+    uac_xml: str
+    calls: int
+    uas: list = field(default_factory=list)
+    transport: str = "u1"      # sipp -t
+    target: str = "uas0"       # R-URI host:port: uas0 | proxy | dead (a port nobody listens on)
+    service: str = "callee"    # R-URI user (sipp -s)
+    fork: bool = False         # uas ports become the proxy's fork targets
+    timeout_s: int = 40
+
+
+SCENARIOS = [
+    Scenario("call_udp", "INVITE/100/180/200/ACK/BYE/200 over UDP, ACK and BYE via Record-Route",
+             "uac_call.xml", 10, [Uas("uas_call.xml", 10)]),
+    Scenario("call_tcp", "the same call over TCP on both legs",
+             "uac_call.xml", 10, [Uas("uas_call.xml", 10)], transport="t1"),
+    Scenario("cancel", "caller CANCELs a ringing call: 200 for CANCEL, 487 for the INVITE, ACK",
+             "uac_cancel.xml", 5, [Uas("uas_cancel.xml", 5)]),
+    Scenario("busy", "486 Busy Here from the callee relayed to the caller, ACKed hop by hop",
+             "uac_busy.xml", 5, [Uas("uas_busy.xml", 5)]),
+    Scenario("timeout", "callee never answers: the proxy answers 408 when its timer fires",
+             "uac_timeout.xml", 1, [Uas("uas_silent.xml", 1, must_finish=False)], timeout_s=40),
+    Scenario("fork", "parallel fork to two callees: one answers, the proxy CANCELs the other",
+             "uac_call.xml", 3, [Uas("uas_call.xml", 3, pause_ms=400), Uas("uas_cancel.xml", 3)],
+             target="proxy", service=FORK_USER, fork=True),
+    Scenario("options_self", "OPTIONS for the proxy itself (no user part) is answered 200",
+             "uac_options.xml", 5, [], target="proxy"),
+    Scenario("max_forwards", "a request with Max-Forwards: 0 is answered 483",
+             "uac_maxfwd.xml", 5, [], target="dead"),
+]
+
+
+class Suite:
+    def __init__(self, args):
+        self.args = args
+        self.used_ports = set()
+        self.workdir = Path(tempfile.mkdtemp(prefix="strowger-sipp-"))
+        self.proxy_port = h.free_port(self.used_ports)
+        self.fork_ports = [h.free_port(self.used_ports), h.free_port(self.used_ports)]
+        self.proxy = None
+        self.failed = []
+        self.passed = []
+
+    # ---- the proxy under test -------------------------------------------------------------
+
+    def start_proxy(self):
+        fork_targets = [f"sip:{FORK_USER}@127.0.0.1:{p}" for p in self.fork_ports]
+        log = self.workdir / f"{self.args.peer}.log"
+        if self.args.peer == "kamailio":
+            cfg = self.workdir / "kamailio.cfg"
+            h.write_kamailio_config(cfg, self.proxy_port, workers=2, t1_ms=T1_MS,
+                                    timer_c_ms=TIMER_C_MS, fork_user=FORK_USER,
+                                    fork_targets=fork_targets)
+            cmd = [h.KAMAILIO_BIN, "-DD", "-E", "-f", cfg, "-w", self.workdir, "-Y", self.workdir]
+            env = None
+        else:
+            cfg = self.workdir / "sipproxy.yaml"
+            h.write_sipproxy_config(
+                cfg, [("udp", "127.0.0.1", self.proxy_port), ("tcp", "127.0.0.1", self.proxy_port)],
+                workers=2, t1_ms=T1_MS, timer_c_ms=TIMER_C_MS,
+                control_socket=self.workdir / "sipproxy.sock",
+                routes=[(FORK_USER, fork_targets, "parallel")], log_level=self.args.log_level)
+            cmd = [self.args.bin, "-c", cfg]
+            env = h.sanitizer_env()
+        self.proxy = h.ProxyProcess(cmd, log, env=env, cwd=self.workdir)
+        self.proxy.start()
+        if not self.proxy.wait_ready("127.0.0.1", self.proxy_port, timeout_s=30):
+            print(f"FAIL startup: {self.args.peer} did not answer OPTIONS on 127.0.0.1:"
+                  f"{self.proxy_port} (log {log})")
+            print(h.tail(log, 40))
+            return False
+        return True
+
+    # ---- one scenario ---------------------------------------------------------------------
+
+    def sipp_cmd(self, sc, xml, port, role, extra):
+        base = self.workdir / f"{sc.name}_{role}"
+        return [self.args.sipp, *extra, "-sf", SCENARIO_DIR / xml, "-i", "127.0.0.1", "-p", port,
+                "-t", sc.transport, "-nostdin", "-trace_err", "-error_file", f"{base}_errors.log",
+                "-trace_msg", "-message_file", f"{base}_messages.log"], base
+
+    def spawn(self, cmd, base):
+        out = open(f"{base}_stdout.log", "wb")
+        proc = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+        proc.out = out
+        return proc
+
+    def run_scenario(self, sc):
+        """Returns None on success, else the reason."""
+        uas_ports = self.fork_ports if sc.fork else [h.free_port(self.used_ports) for _ in sc.uas]
+        uac_port = h.free_port(self.used_ports)
+        children = []
+        try:
+            for i, uas in enumerate(sc.uas):
+                cmd, base = self.sipp_cmd(sc, uas.xml, uas_ports[i], f"uas{i}",
+                                          ["-m", uas.calls, "-d", uas.pause_ms,
+                                           "-timeout", f"{sc.timeout_s + 20}s"])
+                children.append((f"uas{i}", uas, self.spawn(cmd, base), base))
+            for name, _, proc, base in children:
+                if not wait_listening(proc, uas_ports[int(name[3:])], sc.transport):
+                    return f"{name} did not start listening: {h.tail(f'{base}_stdout.log', 5)}"
+            if sc.target == "uas0":
+                remote = f"127.0.0.1:{uas_ports[0]}"
+            elif sc.target == "proxy":
+                remote = f"127.0.0.1:{self.proxy_port}"
+            else:
+                remote = f"127.0.0.1:{h.free_port(self.used_ports)}"
+            cmd, base = self.sipp_cmd(sc, sc.uac_xml, uac_port, "uac",
+                                      [remote, "-rsa", f"127.0.0.1:{self.proxy_port}", "-s",
+                                       sc.service, "-m", sc.calls, "-r", "10", "-l", "5",
+                                       "-timeout", f"{sc.timeout_s}s", "-timeout_error",
+                                       "-recv_timeout", "15000"])
+            uac = self.spawn(cmd, base)
+            try:
+                rc = uac.wait(timeout=sc.timeout_s + 15)
+            except subprocess.TimeoutExpired:
+                h.kill_group(uac)
+                uac.wait()
+                return f"UAC hung past {sc.timeout_s + 15}s"
+            if rc != 0:
+                return f"UAC exit {rc}\n" + describe(base)
+            deadline = time.monotonic() + 5
+            for name, uas, proc, ubase in children:
+                if not uas.must_finish:
+                    continue
+                try:
+                    urc = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    return f"{name} did not finish its {uas.calls} calls\n" + describe(ubase)
+                if urc != 0:
+                    return f"{name} exit {urc}\n" + describe(ubase)
+            if not self.proxy.alive():
+                return f"proxy died (exit {self.proxy.proc.returncode})"
+            return None
+        finally:
+            for _, _, proc, _ in children:
+                h.kill_group(proc)
+                proc.wait()
+                proc.out.close()
+
+    # ---- the whole suite ------------------------------------------------------------------
+
+    def run(self, scenarios):
+        ok = self.start_proxy()
+        for sc in scenarios:
+            if not ok:
+                self.record(sc.name, "proxy not running", 0.0)
+                continue
+            start = time.monotonic()
+            reason = self.run_scenario(sc)
+            self.record(sc.name, reason, time.monotonic() - start)
+            if not self.proxy.alive():
+                ok = False
+        if self.proxy is not None:
+            rc = self.proxy.stop()
+            report = h.sanitizer_report(self.proxy.log_text())
+            if self.args.peer == "sipproxy":
+                reason = None
+                if report:
+                    reason = f"sanitizer: {report}"
+                elif rc != 0:
+                    reason = f"exit {rc} after SIGTERM (want 0)"
+                self.record("clean_shutdown", reason, 0.0)
+        if self.failed:
+            print(f"proxy log: {self.proxy.log_path if self.proxy else '-'}")
+            if self.proxy is not None:
+                print(h.tail(self.proxy.log_path, 40))
+        return not self.failed
+
+    def record(self, name, reason, secs):
+        if reason is None:
+            self.passed.append(name)
+            print(f"PASS {name} ({secs:.1f}s)", flush=True)
+        else:
+            self.failed.append(name)
+            print(f"FAIL {name} ({secs:.1f}s): {reason}", flush=True)
+
+
+def wait_listening(proc, port, transport, timeout_s=5.0):
+    """Until a SIPp child has bound its port (read from /proc/net), or exited."""
+    table = "/proc/net/tcp" if transport.startswith("t") else "/proc/net/udp"
+    want = f":{port:04X}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with open(table) as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    # TCP: state 0A is LISTEN; UDP: any bound socket.
+                    if cols[1].endswith(want) and (table.endswith("udp") or cols[3] == "0A"):
+                        return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def describe(base):
+    parts = []
+    for suffix in ("_errors.log", "_stdout.log"):
+        path = Path(f"{base}{suffix}")
+        text = h.tail(path, 15)
+        if text:
+            parts.append(f"--- {path.name}\n{text}")
+    return "\n".join(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--bin", default=str(h.DEFAULT_BIN), help="sipproxy binary (e.g. the ASan build)")
+    ap.add_argument("--peer", choices=["sipproxy", "kamailio"], default="sipproxy")
+    ap.add_argument("--sipp", default=shutil.which("sipp") or "/usr/bin/sipp")
+    ap.add_argument("--only", help="comma-separated scenario names")
+    ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory even on success")
+    ap.add_argument("--log-level", default="info")
+    args = ap.parse_args()
+
+    args.bin = os.path.abspath(args.bin)
+    if args.list:
+        for sc in SCENARIOS:
+            print(f"{sc.name:14} {sc.about}")
+        return 0
+    scenarios = SCENARIOS
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = set(wanted) - {sc.name for sc in SCENARIOS}
+        if unknown:
+            print(f"unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        scenarios = [sc for sc in SCENARIOS if sc.name in wanted]
+    if args.peer == "sipproxy" and not os.access(args.bin, os.X_OK):
+        print(f"FAIL startup: no executable {args.bin}")
+        print(f"sipp suite ({args.peer}): 0 passed, {len(scenarios) + 1} failed")
+        return 1
+
+    suite = Suite(args)
+    try:
+        ok = suite.run(scenarios)
+    finally:
+        if suite.proxy is not None and suite.proxy.alive():
+            suite.proxy.stop()
+    if ok and not args.keep:
+        shutil.rmtree(suite.workdir, ignore_errors=True)
+    else:
+        print(f"logs kept in {suite.workdir}")
+    print(f"sipp suite ({args.peer}): {len(suite.passed)} passed, {len(suite.failed)} failed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
