@@ -2,6 +2,7 @@
 #include "proxy/core/worker.h"
 
 #include "common/log.h"
+#include "proxy/sip/raw_response.h"
 
 namespace strowger::proxy::core {
 
@@ -176,6 +177,12 @@ void Worker::on_message(std::string_view bytes, const transport::Peer& from) {
     ++stats_.parse_errors;
     LOG_DEBUG("unparsable message from %s: %s", from.remote.to_string().c_str(),
               parsed.error().message.c_str());
+    // A request whose start line is broken is still answered when it can be identified.
+    if (parsed.error().code >= 400) {
+      std::string reply = sip::make_raw_response(bytes, parsed.error().code, "Bad Request");
+      if (!reply.empty()) send(from, reply);  // to the source: its Via cannot be trusted
+    }
+    after_event();
     return;
   }
   sip::Message& message = parsed.value();
