@@ -1,5 +1,6 @@
 // sipproxy: loads the config, starts one worker thread per core and waits for a signal.
 #include <event2/thread.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -66,6 +67,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   common::log_setup(cfg.log_level, cfg.log_format, "sipproxy");
+  // Per-message allocations otherwise make glibc grow and trim the worker arenas all the time
+  // (measured: ~4 mprotect calls per call at 1000 calls/s). Keep some slack instead.
+  mallopt(M_TOP_PAD, 16 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
   // Signals are taken by sigwait in this thread only; workers never see them.
   sigset_t signals;
