@@ -16,6 +16,7 @@
 #include "proxy/core/control.h"
 #include "proxy/core/local_addresses.h"
 #include "proxy/core/worker.h"
+#include "proxy/script/engine/dry_run.h"
 
 namespace {
 
@@ -24,8 +25,12 @@ constexpr const char* kVersion = "0.1.0";
 void usage(FILE* out) {
   fprintf(out,
           "usage: sipproxy [-c FILE]\n"
+          "       sipproxy --check [-c FILE] [-D NAME[=VALUE]]... SCRIPT.cfg\n"
+          "       sipproxy --dry-run MSG.sip --script SCRIPT.cfg [--from IP:PORT/PROTO] [-D ...]\n"
           "  -c, --config FILE   deployment config (default: built-in, as deploy/sipproxy.yaml)\n"
           "      --check-config  read and validate the config, then exit (0 = valid, 2 = invalid)\n"
+          "      --check         compile a routing script and print every error as file:line:col\n"
+          "      --dry-run MSG   run the script on one message without any network; print the trace\n"
           "  -V, --version       print the version\n"
           "  -h, --help          this text\n");
 }
@@ -36,10 +41,29 @@ int main(int argc, char** argv) {
   using namespace strowger;
   std::string config_path;
   bool check_only = false;
+  bool check_script = false;
+  std::string dry_run_message;
+  std::string script_path;
+  std::string dry_run_from;
+  std::vector<std::pair<std::string, std::string>> defines;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
       config_path = argv[++i];
+    } else if (arg == "--check") {
+      check_script = true;
+    } else if (arg == "--dry-run" && i + 1 < argc) {
+      dry_run_message = argv[++i];
+    } else if (arg == "--script" && i + 1 < argc) {
+      script_path = argv[++i];
+    } else if (arg == "--from" && i + 1 < argc) {
+      dry_run_from = argv[++i];
+    } else if ((arg == "-D" && i + 1 < argc) || (arg.size() > 2 && arg.rfind("-D", 0) == 0)) {
+      std::string def = arg == "-D" ? argv[++i] : arg.substr(2);
+      std::size_t eq = def.find('=');
+      defines.emplace_back(def.substr(0, eq), eq == std::string::npos ? "" : def.substr(eq + 1));
+    } else if (arg[0] != '-' && (check_script || !dry_run_message.empty()) && script_path.empty()) {
+      script_path = arg;
     } else if (arg == "--check-config") {
       check_only = true;
     } else if (arg == "-V" || arg == "--version") {
@@ -53,6 +77,33 @@ int main(int argc, char** argv) {
       usage(stderr);
       return 2;
     }
+  }
+
+  if (check_script || !dry_run_message.empty()) {
+    if (script_path.empty()) {
+      fprintf(stderr, "sipproxy: which routing script? (e.g. routing-scripts/default.cfg)\n");
+      return 2;
+    }
+    if (!config_path.empty()) {  // the deployment config is checked too
+      try {
+        proxy::config::load_config(config_path);
+      } catch (const common::ConfigError& e) {
+        fprintf(stderr, "%s\n", e.what());
+        return 1;
+      }
+    }
+    if (check_script) {
+      proxy::script::engine::CheckOptions options;
+      options.script_path = script_path;
+      options.defines = defines;
+      return proxy::script::engine::run_check(options);
+    }
+    proxy::script::engine::DryRunOptions options;
+    options.script_path = script_path;
+    options.defines = defines;
+    options.message_path = dry_run_message;
+    if (!dry_run_from.empty()) options.from = dry_run_from;
+    return proxy::script::engine::run_dry_run(options);
   }
 
   proxy::config::ProxyConfig cfg;

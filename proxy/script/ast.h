@@ -22,7 +22,8 @@ enum class ExprKind : std::uint8_t {
             // protocol (udp, tcp, tls, sctp, ws, wss), host name ("sip.example.com"), flag
             // name, or a core socket form in call arguments ("udp:10.0.0.1:5060", "uri:host")
   kIp,      // text: address; ip_prefix >= 0 for "/24", ip_mask for "/255.255.255.0"
-  kField,   // field: one of Kamailio's message keywords (method, uri, src_ip, proto, ...)
+  kField,   // field: a message keyword (method, uri, src_ip, proto, ...); only ever the lhs
+            // of a comparison kBinary, or its rhs when the lhs is kMyself (myself == uri)
   kMyself,  // the keyword myself
   kCall,    // text: function name; args
   kUnary,   // unary_op applied to lhs
