@@ -10,7 +10,12 @@ CONFIG=${STROWGER_CONFIG:-deploy/sipproxy.yaml}
 
 bash deploy/install-deps.sh
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-make -C "$BUILD_DIR" -j"$(nproc)"
+# Only the daemons and the CLI: the tests are tests/run-all.sh's business.
+targets=(sipproxy sipctl)
+if make -C "$BUILD_DIR" help | grep -qx '\.\.\. rtprelay'; then
+  targets+=(rtprelay)
+fi
+make -C "$BUILD_DIR" -j"$(nproc)" "${targets[@]}"
 
 # The control socket's directory (e.g. /run/strowger) must exist before sipproxy binds it.
 socket=$(awk '/^control:/ {c = 1; next} /^[^ #]/ {c = 0}

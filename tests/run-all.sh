@@ -54,9 +54,14 @@ build() {  # name dir cmake-args...
 ctest_suite() {  # name dir
   local name=$1 dir=$2 out
   out=$(ctest --test-dir "$dir" --output-on-failure --timeout 300 -j"$JOBS" 2>&1)
-  echo "$out" | tail -n 40
+  echo "$out" >"$LOG_DIR/$name.log"
   local line
   line=$(echo "$out" | grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' | tail -n 1)
+  if [ -n "$line" ] && echo "$line" | grep -q ' 0 tests failed'; then
+    echo "$line"
+  else
+    echo "$out" | grep -v -E '^ +Start +[0-9]+:|Passed +[0-9.]+ sec$' | tail -n 300  # the failures
+  fi
   if [ -z "$line" ]; then
     echo "--- $name: ctest ran no test"
     record "$name" 0 1

@@ -115,8 +115,7 @@ class Suite:
 
     def spawn(self, cmd, base):
         out = open(f"{base}_stdout.log", "wb")
-        proc = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+        proc = h.spawn(cmd, out, cwd=self.workdir)
         proc.out = out
         return proc
 
@@ -146,6 +145,7 @@ class Suite:
                                        "-timeout", f"{sc.timeout_s}s", "-timeout_error",
                                        "-recv_timeout", "15000"])
             uac = self.spawn(cmd, base)
+            children.append(("uac", None, uac, base))
             try:
                 rc = uac.wait(timeout=sc.timeout_s + 15)
             except subprocess.TimeoutExpired:
@@ -156,7 +156,7 @@ class Suite:
                 return f"UAC exit {rc}\n" + describe(base)
             deadline = time.monotonic() + 5
             for name, uas, proc, ubase in children:
-                if not uas.must_finish:
+                if uas is None or not uas.must_finish:
                     continue
                 try:
                     urc = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -168,7 +168,7 @@ class Suite:
                 return f"proxy died (exit {self.proxy.proc.returncode})"
             return None
         finally:
-            for _, _, proc, _ in children:
+            for _, _, proc, _ in children:  # by PID (process group), never by name
                 h.kill_group(proc)
                 proc.wait()
                 proc.out.close()
@@ -271,6 +271,7 @@ def main():
         print(f"sipp suite ({args.peer}): 0 passed, {len(scenarios) + 1} failed")
         return 1
 
+    h.exit_on_sigterm()
     suite = Suite(args)
     try:
         ok = suite.run(scenarios)

@@ -1,11 +1,13 @@
 # Shared test plumbing for the SIPp suite, the torture test and the benchmarks: free ports,
 # test configs for sipproxy and the Kamailio peer, starting/stopping the proxy by PID, and
 # a tiny SIP message helper (python3 stdlib only).
+import ctypes
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +22,29 @@ KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 _SANITIZER_RE = re.compile(
     r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer"
 )
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent():
+    """preexec_fn: the child gets SIGKILL when the runner dies, so nothing outlives a test."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def exit_on_sigterm():
+    """SIGTERM unwinds the runner like Ctrl-C does, so its cleanup (kill by PID) runs."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def spawn(cmd, out, cwd=None, env=None):
+    """A child in its own session (so its whole group can be killed), dying with the runner."""
+    return subprocess.Popen([str(c) for c in cmd], stdin=subprocess.DEVNULL, stdout=out,
+                            stderr=subprocess.STDOUT, cwd=cwd, env=env, start_new_session=True,
+                            preexec_fn=die_with_parent)
 
 
 def free_port(used, host="127.0.0.1"):
@@ -141,9 +166,7 @@ class ProxyProcess:
 
     def start(self):
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd,
-                                     start_new_session=True)
+        self.proc = spawn(self.cmd, self._log, cwd=self.cwd, env=self.env)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -7,6 +7,7 @@
 # "sink" sockets listen on 0.0.0.0/[::] at every port the messages name. So responses the proxy
 # sends to a Via address reach us, and requests it forwards reach a sink, which answers 200.
 import argparse
+import hashlib
 import ipaddress
 import os
 import re
@@ -383,6 +384,14 @@ def load_corpus(corpus):
         row = dict(zip(header, line.split("\t")))
         row["data"] = (corpus / row["file"]).read_bytes()
         rows.append(row)
+    # The corpus must be byte-exact: a file "fixed" by an editor would test something else.
+    sums = {}
+    for line in (corpus / "SHA256SUMS").read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        sums[name.strip().lstrip("*")] = digest
+    for row in rows:
+        if hashlib.sha256(row["data"]).hexdigest() != sums.get(row["file"]):
+            row["corrupt"] = True
     listed = {r["file"] for r in rows}
     unlisted = sorted(p.name for p in corpus.glob("*.sip") if p.name not in listed)
     return rows, unlisted
@@ -411,6 +420,7 @@ def setup_namespace():
 
 
 def run_inside(args):
+    h.exit_on_sigterm()
     setup_namespace()
     corpus = Path(args.corpus)
     rows, unlisted = load_corpus(corpus)
@@ -424,6 +434,12 @@ def run_inside(args):
     if unlisted:
         print(f"FAIL corpus: files not in MANIFEST.tsv: {', '.join(unlisted)}")
         extra_fail += 1
+    corrupt = [r["file"] for r in rows if r.get("corrupt")]
+    if corrupt:
+        print(f"FAIL corpus: SHA256SUMS mismatch (changed files): {', '.join(corrupt)}")
+        extra_fail += 1
+    else:
+        extra_pass += 1
     if not hs.start_proxy():
         print(f"FAIL startup: proxy did not answer OPTIONS (log {hs.proxy.log_path})")
         print(h.tail(hs.proxy.log_path, 40))
@@ -514,7 +530,17 @@ def main():
     unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--map-root-user", "--net"]
     argv = [a for a in sys.argv[1:]] + ["--in-netns", "--bin", os.path.abspath(args.bin),
                                          "--corpus", os.path.abspath(args.corpus)]
-    return subprocess.call(unshare + ["--", sys.executable, os.path.abspath(__file__), *argv])
+    h.exit_on_sigterm()
+    inner = h.spawn(unshare + ["--", sys.executable, os.path.abspath(__file__), *argv], None)
+    try:
+        return inner.wait()
+    finally:
+        if inner.poll() is None:  # we were interrupted: the inner runner cleans up on SIGTERM
+            inner.terminate()
+            try:
+                inner.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                h.kill_group(inner)
 
 
 if __name__ == "__main__":

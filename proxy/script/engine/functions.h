@@ -27,6 +27,8 @@ void add_text_functions(FunctionTable& t);  // functions_text.cpp: textops, maxf
 // Argument helpers for the compile steps.
 // A value: an int, a pseudo-variable or a string format ("$fU@$fd").
 std::optional<ExprFn> arg_value(CompileEnv& env, const Expr& a);
+// Every argument of call compiled with arg_value; nullopt when one fails (already reported).
+std::optional<std::vector<ExprFn>> arg_values(CompileEnv& env, const Expr& call);
 // A constant string (a literal, or a bare name when allow_ident).
 std::optional<std::string> arg_const_string(CompileEnv& env, const Expr& a, const char* what,
                                             bool allow_ident = false);

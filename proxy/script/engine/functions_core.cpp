@@ -188,13 +188,24 @@ std::optional<ActionFn> check_status(CompileEnv& env, const Expr& call) {
   };
 }
 
-std::optional<ActionFn> set_fr(CompileEnv& env, const Expr& call) {
+}  // namespace
+
+std::optional<std::vector<ExprFn>> arg_values(CompileEnv& env, const Expr& call) {
   std::vector<ExprFn> v;
   for (const auto& a : call.args) {
     auto fn = arg_value(env, *a);
     if (!fn) return std::nullopt;
     v.push_back(*fn);
   }
+  return v;
+}
+
+namespace {
+
+std::optional<ActionFn> set_fr(CompileEnv& env, const Expr& call) {
+  auto values = arg_values(env, call);
+  if (!values) return std::nullopt;
+  std::vector<ExprFn> v = std::move(*values);
   return [v](ExecutionContext& c) {
     std::int64_t inv = v[0](c).to_int();
     std::int64_t noninv = v.size() > 1 ? v[1](c).to_int() : 0;
@@ -219,12 +230,9 @@ std::optional<ActionFn> record_route(CompileEnv& env, const Expr& call) {
 }
 
 std::optional<ActionFn> record_route_preset(CompileEnv& env, const Expr& call) {
-  std::vector<ExprFn> v;
-  for (const auto& a : call.args) {
-    auto fn = arg_value(env, *a);
-    if (!fn) return std::nullopt;
-    v.push_back(*fn);
-  }
+  auto values = arg_values(env, call);
+  if (!values) return std::nullopt;
+  std::vector<ExprFn> v = std::move(*values);
   return [v](ExecutionContext& c) {
     if (!c.msg().is_request()) return -1;
     return c.host.record_route_preset(v[0](c).to_str(),
