@@ -26,9 +26,12 @@ class Reader {
   void only_keys(const YAML::Node& map, const std::set<std::string>& known,
                  const std::string& section) const {
     if (!map.IsMap()) fail(map, section + " must be a mapping");
+    std::set<std::string> seen;
     for (const auto& kv : map) {
       const std::string key = kv.first.as<std::string>();
       if (!known.count(key)) fail(kv.first, "unknown setting '" + key + "' in " + section);
+      // yaml-cpp keeps the first of two equal keys: a repeated one would be silently ignored.
+      if (!seen.insert(key).second) fail(kv.first, "'" + key + "' is set twice in " + section);
     }
   }
 
@@ -153,7 +156,8 @@ ProxyConfig from_node(const YAML::Node& root, const std::string& file) {
     if (sip["t4_ms"]) cfg.timers.t4_ms = static_cast<int>(r.integer(sip["t4_ms"], "t4_ms", 10, 600000));
     if (sip["timer_c_ms"])
       cfg.timers.timer_c_ms = static_cast<int>(r.integer(sip["timer_c_ms"], "timer_c_ms", 1000, 3600000));
-    if (cfg.timers.t2_ms < cfg.timers.t1_ms) r.fail(sip, "t2_ms must not be smaller than t1_ms");
+    if (cfg.timers.t2_ms < cfg.timers.t1_ms)
+      r.fail(sip["t2_ms"] ? sip["t2_ms"] : sip, "t2_ms must not be smaller than t1_ms");
     if (sip["max_message_size"])
       cfg.max_message_size = static_cast<std::size_t>(
           r.integer(sip["max_message_size"], "max_message_size", 1024, 1 << 20));

@@ -19,6 +19,11 @@ SCENARIO_DIR = h.SIPP_DIR / "scenarios"
 T1_MS = 100          # timer B = 64*T1 = 6.4 s
 TIMER_C_MS = 4000    # a ringing branch nobody answers is given up after 4 s
 FORK_USER = "fork"
+SERIAL_USER = "serial"
+LOOP_USER = "loop"
+# Static routes of the proxy under test: user -> (mode, number of SIPp UAS ports as targets).
+# The loop route has no UAS: its only target is the proxy itself (same user).
+ROUTES = {FORK_USER: ("parallel", 2), SERIAL_USER: ("serial", 2), LOOP_USER: ("parallel", 0)}
 
 
 @dataclass
@@ -27,6 +32,7 @@ class Uas:
     calls: int
     pause_ms: int = 0          # sipp -d: length of <pause/> without milliseconds
     must_finish: bool = True   # must exit 0 (all its calls completed) shortly after the UAC
+    transport: str = ""        # sipp -t for this UAS; empty: the scenario's
 
 
 @dataclass
@@ -39,7 +45,11 @@ class Scenario:
     transport: str = "u1"      # sipp -t
     target: str = "uas0"       # R-URI host:port: uas0 | proxy | dead (a port nobody listens on)
     service: str = "callee"    # R-URI user (sipp -s)
-    fork: bool = False         # uas ports become the proxy's fork targets
+    route: str = ""            # ROUTES user whose target ports the UAS listen on
+    sipproxy_only: bool = False  # needs a route the Kamailio peer config does not have
+    # Exact number of messages whose first line starts with a key that the UAC's message log
+    # holds over all calls (catches responses SIPp itself files as retransmissions).
+    uac_counts: dict = field(default_factory=dict)
     timeout_s: int = 40
 
 
@@ -56,7 +66,19 @@ SCENARIOS = [
              "uac_timeout.xml", 1, [Uas("uas_silent.xml", 1, must_finish=False)], timeout_s=40),
     Scenario("fork", "parallel fork to two callees: one answers, the proxy CANCELs the other",
              "uac_call.xml", 3, [Uas("uas_call.xml", 3, pause_ms=400), Uas("uas_cancel.xml", 3)],
-             target="proxy", service=FORK_USER, fork=True),
+             target="proxy", service=FORK_USER, route=FORK_USER),
+    Scenario("serial", "serial fork: first callee answers 486 (ACKed), the second 200; caller sees only 200",
+             "uac_call.xml", 3, [Uas("uas_busy.xml", 3), Uas("uas_call.xml", 3)],
+             target="proxy", service=SERIAL_USER, route=SERIAL_USER, sipproxy_only=True,
+             uac_counts={"SIP/2.0 4": 0, "SIP/2.0 5": 0, "SIP/2.0 6": 0}),
+    Scenario("loop_options", "route back to the proxy itself: OPTIONS ends with 482 Loop Detected",
+             "uac_loop_options.xml", 3, [], target="proxy", service=LOOP_USER, sipproxy_only=True,
+             uac_counts={"SIP/2.0 482": 3}),
+    Scenario("loop_invite", "route back to the proxy itself: INVITE ends with 482, ACKed",
+             "uac_loop_invite.xml", 3, [], target="proxy", service=LOOP_USER, sipproxy_only=True,
+             uac_counts={"SIP/2.0 482": 3}),
+    Scenario("double_rr", "UDP caller, TCP-only callee: two Record-Route (tcp + udp, r2=on), ACK/BYE cross over",
+             "uac_call_to_tcp.xml", 5, [Uas("uas_call_rr2.xml", 5, transport="t1")], service="service"),
     Scenario("options_self", "OPTIONS for the proxy itself (no user part) is answered 200",
              "uac_options.xml", 5, [], target="proxy"),
     Scenario("max_forwards", "a request with Max-Forwards: 0 is answered 483",
@@ -70,15 +92,21 @@ class Suite:
         self.used_ports = set()
         self.workdir = Path(tempfile.mkdtemp(prefix="strowger-sipp-"))
         self.proxy_port = h.free_port(self.used_ports)
-        self.fork_ports = [h.free_port(self.used_ports), h.free_port(self.used_ports)]
+        self.route_ports = {user: [h.free_port(self.used_ports) for _ in range(n)]
+                            for user, (_, n) in ROUTES.items()}
         self.proxy = None
         self.failed = []
         self.passed = []
 
     # ---- the proxy under test -------------------------------------------------------------
 
+    def route_targets(self, user):
+        if user == LOOP_USER:
+            return [f"sip:{LOOP_USER}@127.0.0.1:{self.proxy_port}"]
+        return [f"sip:{user}@127.0.0.1:{p}" for p in self.route_ports[user]]
+
     def start_proxy(self):
-        fork_targets = [f"sip:{FORK_USER}@127.0.0.1:{p}" for p in self.fork_ports]
+        fork_targets = self.route_targets(FORK_USER)
         log = self.workdir / f"{self.args.peer}.log"
         if self.args.peer == "kamailio":
             cfg = self.workdir / "kamailio.cfg"
@@ -93,7 +121,8 @@ class Suite:
                 cfg, [("udp", "127.0.0.1", self.proxy_port), ("tcp", "127.0.0.1", self.proxy_port)],
                 workers=2, t1_ms=T1_MS, timer_c_ms=TIMER_C_MS,
                 control_socket=self.workdir / "sipproxy.sock",
-                routes=[(FORK_USER, fork_targets, "parallel")], log_level=self.args.log_level)
+                routes=[(user, self.route_targets(user), mode) for user, (mode, _) in ROUTES.items()],
+                log_level=self.args.log_level)
             cmd = [self.args.bin, "-c", cfg]
             env = h.sanitizer_env()
         self.proxy = h.ProxyProcess(cmd, log, env=env, cwd=self.workdir)
@@ -107,10 +136,10 @@ class Suite:
 
     # ---- one scenario ---------------------------------------------------------------------
 
-    def sipp_cmd(self, sc, xml, port, role, extra):
+    def sipp_cmd(self, sc, xml, port, role, extra, transport=""):
         base = self.workdir / f"{sc.name}_{role}"
         return [self.args.sipp, *extra, "-sf", SCENARIO_DIR / xml, "-i", "127.0.0.1", "-p", port,
-                "-t", sc.transport, "-nostdin", "-trace_err", "-error_file", f"{base}_errors.log",
+                "-t", transport or sc.transport, "-nostdin", "-trace_err", "-error_file", f"{base}_errors.log",
                 "-trace_msg", "-message_file", f"{base}_messages.log"], base
 
     def spawn(self, cmd, base):
@@ -121,17 +150,20 @@ class Suite:
 
     def run_scenario(self, sc):
         """Returns None on success, else the reason."""
-        uas_ports = self.fork_ports if sc.fork else [h.free_port(self.used_ports) for _ in sc.uas]
+        if sc.route:
+            uas_ports = self.route_ports[sc.route]
+        else:
+            uas_ports = [h.free_port(self.used_ports) for _ in sc.uas]
         uac_port = h.free_port(self.used_ports)
         children = []
         try:
             for i, uas in enumerate(sc.uas):
                 cmd, base = self.sipp_cmd(sc, uas.xml, uas_ports[i], f"uas{i}",
                                           ["-m", uas.calls, "-d", uas.pause_ms,
-                                           "-timeout", f"{sc.timeout_s + 20}s"])
+                                           "-timeout", f"{sc.timeout_s + 20}s"], uas.transport)
                 children.append((f"uas{i}", uas, self.spawn(cmd, base), base))
-            for name, _, proc, base in children:
-                if not wait_listening(proc, uas_ports[int(name[3:])], sc.transport):
+            for name, uas, proc, base in children:
+                if not wait_listening(proc, uas_ports[int(name[3:])], uas.transport or sc.transport):
                     return f"{name} did not start listening: {h.tail(f'{base}_stdout.log', 5)}"
             if sc.target == "uas0":
                 remote = f"127.0.0.1:{uas_ports[0]}"
@@ -154,6 +186,9 @@ class Suite:
                 return f"UAC hung past {sc.timeout_s + 15}s"
             if rc != 0:
                 return f"UAC exit {rc}\n" + describe(base)
+            wrong = count_mismatches(Path(f"{base}_messages.log"), sc.uac_counts)
+            if wrong:
+                return f"UAC messages: {wrong}"
             deadline = time.monotonic() + 5
             for name, uas, proc, ubase in children:
                 if uas is None or not uas.must_finish:
@@ -166,6 +201,10 @@ class Suite:
                     return f"{name} exit {urc}\n" + describe(ubase)
             if not self.proxy.alive():
                 return f"proxy died (exit {self.proxy.proc.returncode})"
+            # Whatever the scenario did, the proxy must still serve requests afterwards.
+            status = h.options_ping("127.0.0.1", self.proxy_port, timeout_s=3)
+            if status != 200:
+                return f"proxy no longer answers OPTIONS after the scenario (got {status})"
             return None
         finally:
             for _, _, proc, _ in children:  # by PID (process group), never by name
@@ -178,6 +217,9 @@ class Suite:
     def run(self, scenarios):
         ok = self.start_proxy()
         for sc in scenarios:
+            if sc.sipproxy_only and self.args.peer != "sipproxy":
+                print(f"SKIP {sc.name} (the {self.args.peer} peer config has no such route)")
+                continue
             if not ok:
                 self.record(sc.name, "proxy not running", 0.0)
                 continue
@@ -230,6 +272,22 @@ def wait_listening(proc, port, transport, timeout_s=5.0):
             pass
         time.sleep(0.05)
     return False
+
+
+def count_mismatches(message_log, want):
+    """'prefix: got N, want M' for each start-line prefix whose count in a SIPp -trace_msg log is off."""
+    if not want:
+        return ""
+    try:
+        lines = message_log.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"no message log {message_log}"
+    wrong = []
+    for prefix, n in want.items():
+        got = sum(1 for line in lines if line.startswith(prefix))
+        if got != n:
+            wrong.append(f"'{prefix}' seen {got} times, want {n}")
+    return "; ".join(wrong)
 
 
 def describe(base):
