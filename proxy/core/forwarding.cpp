@@ -46,13 +46,13 @@ const char* local_reason(int status) {
 }  // namespace
 
 void Proxy::forward(ServerTransaction& st, sip::Message& request, std::vector<sip::Uri> targets,
-                    bool parallel) {
+                    bool parallel, std::string loop_tag) {
   auto* ctx = new ResponseContext(&st);
   contexts_.insert(ctx);
   st.user_data = ctx;
   ctx->request = &request;
   ctx->inbound_listener = st.source().listener;
-  ctx->loop_tag = loop_tag(request);
+  ctx->loop_tag = std::move(loop_tag);
   ctx->record_route = config_.record_route && creates_dialog(request.method()) &&
                       request.to_tag().empty();
   ctx->starting = true;

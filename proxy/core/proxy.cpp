@@ -7,19 +7,19 @@
 namespace strowger::proxy::core {
 namespace {
 
-std::uint64_t fnv1a(std::uint64_t h, std::string_view s) {
+constexpr std::string_view kAllow =
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, PRACK, UPDATE, MESSAGE, SUBSCRIBE, "
+    "NOTIFY, REFER\r\n";
+
+}  // namespace
+
+std::uint64_t Proxy::hash_field(std::uint64_t h, std::string_view s) {
   for (unsigned char c : s) {
     h ^= c;
     h *= 0x100000001b3ULL;
   }
   return h ^ 0xff;  // field separator
 }
-
-constexpr std::string_view kAllow =
-    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, PRACK, UPDATE, MESSAGE, SUBSCRIBE, "
-    "NOTIFY, REFER\r\n";
-
-}  // namespace
 
 Proxy::Proxy(const config::ProxyConfig& config, const LocalAddresses& local,
              dns::Resolver& resolver, transaction::Sender& sender, int worker_index)
@@ -48,9 +48,9 @@ void Proxy::reply_stateless(const sip::Message& request, const transport::Peer& 
                             std::string_view reason, std::string_view extra_headers) {
   // A stable To tag, so a retransmitted request gets the same answer (RFC 3261 16.11 spirit).
   char tag[24];
-  std::uint64_t h = fnv1a(0xcbf29ce484222325ULL, request.call_id());
-  h = fnv1a(h, request.from_tag());
-  if (auto via = request.via(0)) h = fnv1a(h, via->branch);
+  std::uint64_t h = hash_field(kHashSeed, request.call_id());
+  h = hash_field(h, request.from_tag());
+  if (auto via = request.via(0)) h = hash_field(h, via->branch);
   snprintf(tag, sizeof tag, "sl%016llx", static_cast<unsigned long long>(h));
   std::string bytes = request.make_response(status, reason, status == 100 ? "" : tag, extra_headers);
   transport::Peer to = transaction::response_destination(request, from);
@@ -67,14 +67,14 @@ const config::StaticRoute* Proxy::static_route(const sip::Uri& ruri) const {
 
 std::string Proxy::loop_tag(const sip::Message& request) const {
   // RFC 3261 16.6 step 8: a hash over the fields a loop would leave unchanged.
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  h = fnv1a(h, request.request_uri().to_string());
-  h = fnv1a(h, request.from_tag());
-  h = fnv1a(h, request.to_tag());
-  h = fnv1a(h, request.call_id());
-  h = fnv1a(h, std::to_string(request.cseq()));
-  for (const std::string& v : request.header_values("Route")) h = fnv1a(h, v);
-  for (const std::string& v : request.header_values("Proxy-Require")) h = fnv1a(h, v);
+  std::uint64_t h = kHashSeed;
+  h = hash_field(h, request.request_uri().to_string());
+  h = hash_field(h, request.from_tag());
+  h = hash_field(h, request.to_tag());
+  h = hash_field(h, request.call_id());
+  h = hash_field(h, std::to_string(request.cseq()));
+  for (const std::string& v : request.header_values("Route")) h = hash_field(h, v);
+  for (const std::string& v : request.header_values("Proxy-Require")) h = hash_field(h, v);
   char buf[24];
   snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
@@ -170,7 +170,7 @@ void Proxy::on_request(transaction::ServerTransaction& st, sip::Message& request
     st.reply(500, "Server Internal Error - no usable target");
     return;
   }
-  forward(st, request, std::move(targets), parallel);
+  forward(st, request, std::move(targets), parallel, tag);
 }
 
 }  // namespace strowger::proxy::core

@@ -58,11 +58,14 @@ class Proxy final : public transaction::TransactionUser {
   bool preprocess_routes(sip::Message& request);
   bool detect_loop(const sip::Message& request, std::string_view tag) const;
   std::string loop_tag(const sip::Message& request) const;
+  // FNV-1a over s with a field separator: the proxy's hash for loop tags and stateless ids.
+  static std::uint64_t hash_field(std::uint64_t h, std::string_view s);
+  static constexpr std::uint64_t kHashSeed = 0xcbf29ce484222325ULL;
   const config::StaticRoute* static_route(const sip::Uri& ruri) const;
 
   // forwarding.cpp: branches and responses.
   void forward(transaction::ServerTransaction& st, sip::Message& request,
-               std::vector<sip::Uri> targets, bool parallel);
+               std::vector<sip::Uri> targets, bool parallel, std::string loop_tag);
   void start_branch(ResponseContext& ctx, sip::Uri target);
   void resolved(ResponseContext* ctx, Branch* branch, std::vector<dns::Target> hops);
   void send_branch(ResponseContext& ctx, Branch& branch);

@@ -41,8 +41,8 @@ class ResponseContext {
  public:
   explicit ResponseContext(transaction::ServerTransaction* st) : st(st) {}
 
-  // Records a branch's final (non-2xx) response. local is set when the proxy made it up
-  // (timeout, transport failure) rather than received it. Returns true if it is the best so far.
+  // Records a branch's final (non-2xx) response; response is empty when the proxy made the
+  // status up (timeout, transport failure). Returns true if it is the best so far.
   bool offer_final(int status, std::optional<sip::Message> response);
   bool all_done() const;
   bool has_pending_branches() const;

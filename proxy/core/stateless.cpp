@@ -7,14 +7,8 @@ namespace strowger::proxy::core {
 
 std::string Proxy::stateless_branch(const sip::Message& request) const {
   // 16.11: the same incoming request must give the same branch, so it is a hash of it.
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 0x100000001b3ULL;
-    }
-    h ^= 0xff;
-  };
+  std::uint64_t h = kHashSeed;
+  auto mix = [&h](std::string_view s) { h = hash_field(h, s); };
   if (auto via = request.via(0)) {
     mix(via->branch);
     mix(via->host);

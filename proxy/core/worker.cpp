@@ -83,10 +83,10 @@ void Worker::on_stop(evutil_socket_t, short, void* arg) {
   event_base_loopbreak(static_cast<Worker*>(arg)->base_);
 }
 
-void Worker::post_response(std::string bytes, const transport::Peer& from) {
+void Worker::post_response(sip::Message&& response, const transport::Peer& from) {
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
-    inbox_.push_back(Inbound{false, std::move(bytes), from, {}});
+    inbox_.push_back(Inbound{false, {}, from, {}, std::move(response)});
   }
   event_active(wakeup_ev_, EV_READ, 0);
 }
@@ -94,7 +94,7 @@ void Worker::post_response(std::string bytes, const transport::Peer& from) {
 void Worker::post_send(std::string bytes, const transport::Peer& to) {
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
-    inbox_.push_back(Inbound{true, std::move(bytes), to, {}});
+    inbox_.push_back(Inbound{true, std::move(bytes), to, {}, std::nullopt});
   }
   event_active(wakeup_ev_, EV_READ, 0);
 }
@@ -140,8 +140,7 @@ void Worker::on_wakeup(evutil_socket_t, short, void* arg) {
       self->send(in.peer, in.bytes);
       continue;
     }
-    auto parsed = sip::Message::parse(in.bytes);
-    if (parsed) self->layer_->receive_response(std::move(parsed.value()), in.peer);
+    if (in.response) self->layer_->receive_response(std::move(*in.response), in.peer);
   }
   self->draining_.clear();
   self->after_event();
@@ -200,7 +199,7 @@ void Worker::on_message(std::string_view bytes, const transport::Peer& from) {
     const int owner = via ? transaction::TransactionLayer::branch_worker(via->branch) : -1;
     if (owner >= 0 && owner != index_ && group_.at(owner) != nullptr) {
       ++stats_.handed_over;
-      group_.at(owner)->post_response(std::string(bytes), from);
+      group_.at(owner)->post_response(std::move(message), from);
       return;
     }
   }

@@ -73,7 +73,7 @@ class Worker final : public transport::Receiver, public transaction::Sender {
   void stop();  // any thread
 
   // Any thread: hand over a received response, or a message to send on one of our connections.
-  void post_response(std::string bytes, const transport::Peer& from);
+  void post_response(sip::Message&& response, const transport::Peer& from);
   void post_send(std::string bytes, const transport::Peer& to);
   // Any thread: runs task on this worker's thread.
   void post_task(std::function<void()> task);
@@ -96,6 +96,7 @@ class Worker final : public transport::Receiver, public transaction::Sender {
     std::string bytes;
     transport::Peer peer;
     std::function<void()> task;  // when set, the rest is unused
+    std::optional<sip::Message> response;  // a response handed over by another worker
   };
   void handle(sip::Message&& message, const transport::Peer& from);
   void after_event();
