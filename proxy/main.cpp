@@ -15,7 +15,9 @@
 #include "proxy/config/config.h"
 #include "proxy/core/control.h"
 #include "proxy/core/local_addresses.h"
+#include "proxy/core/routing_script.h"
 #include "proxy/core/worker.h"
+#include "proxy/script/engine/compiler.h"
 #include "proxy/script/engine/dry_run.h"
 
 namespace {
@@ -25,7 +27,7 @@ constexpr const char* kVersion = "0.1.0";
 void usage(FILE* out) {
   fprintf(out,
           "usage: sipproxy [-c FILE]\n"
-          "       sipproxy --check [-c FILE] [-D NAME[=VALUE]]... SCRIPT.cfg\n"
+          "       sipproxy --check [-c FILE] [-D NAME[=VALUE]]... [SCRIPT.cfg]\n"
           "       sipproxy --dry-run MSG.sip --script SCRIPT.cfg [--from IP:PORT/PROTO] [-D ...]\n"
           "  -c, --config FILE   deployment config (default: built-in, as deploy/sipproxy.yaml)\n"
           "      --check-config  read and validate the config, then exit (0 = valid, 2 = invalid)\n"
@@ -80,23 +82,35 @@ int main(int argc, char** argv) {
   }
 
   if (check_script || !dry_run_message.empty()) {
-    if (script_path.empty()) {
-      fprintf(stderr, "sipproxy: which routing script? (e.g. routing-scripts/default.cfg)\n");
-      return 2;
-    }
+    proxy::config::ProxyConfig yaml;
     if (!config_path.empty()) {  // the deployment config is checked too
       try {
-        proxy::config::load_config(config_path);
+        yaml = proxy::config::load_config(config_path);
       } catch (const common::ConfigError& e) {
         fprintf(stderr, "%s\n", e.what());
         return 1;
       }
+      if (script_path.empty()) {  // the script the YAML names, with its defines
+        script_path = yaml.script.file;
+        defines.insert(defines.begin(), yaml.script.defines.begin(), yaml.script.defines.end());
+      }
+    }
+    if (script_path.empty()) {
+      fprintf(stderr, "sipproxy: which routing script? (e.g. routing-scripts/default.cfg)\n");
+      return 2;
     }
     if (check_script) {
       proxy::script::engine::CheckOptions options;
       options.script_path = script_path;
       options.defines = defines;
-      return proxy::script::engine::run_check(options);
+      int rc = proxy::script::engine::run_check(options);
+      if (rc != 0 || config_path.empty()) return rc;
+      // Settings that have their home in the YAML must agree with it.
+      auto compiled = proxy::script::engine::compile_file(script_path, defines);
+      if (!compiled.ok()) return 1;
+      auto conflicts = proxy::core::check_script_settings(*compiled.program, *compiled.sources, yaml);
+      for (const std::string& e : conflicts) fprintf(stderr, "%s\n", e.c_str());
+      return conflicts.empty() ? 0 : 1;
     }
     proxy::script::engine::DryRunOptions options;
     options.script_path = script_path;
@@ -117,6 +131,8 @@ int main(int argc, char** argv) {
     printf("%s: ok\n", cfg.file.c_str());
     return 0;
   }
+  proxy::core::WorkerGroup group;
+  proxy::core::RoutingScript routing(cfg, group);
   common::log_setup(cfg.log_level, cfg.log_format, "sipproxy");
   // Per-message allocations otherwise make glibc grow and trim the worker arenas all the time
   // (measured: ~4 mprotect calls per call at 1000 calls/s). Keep some slack instead.
@@ -136,10 +152,18 @@ int main(int argc, char** argv) {
   const int n = cfg.workers > 0 ? cfg.workers
                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   proxy::core::LocalAddresses local(cfg);
-  proxy::core::WorkerGroup group;
   group.size_hint = n;
   for (int i = 0; i < n; ++i)
     group.workers.push_back(std::make_unique<proxy::core::Worker>(i, cfg, local, group));
+  if (!cfg.script.file.empty()) {
+    proxy::core::ScriptLoad loaded = routing.load(false);
+    if (!loaded.diagnostics.empty()) fprintf(stderr, "%s", loaded.diagnostics.c_str());
+    if (!loaded.ok) {
+      fprintf(stderr, "%s:%d: the routing script %s does not compile\n", cfg.file.c_str(),
+              cfg.script.line, cfg.script.file.c_str());
+      return 2;
+    }
+  }
   for (auto& w : group.workers) {
     if (auto err = w->open_listeners()) {
       fprintf(stderr, "%s\n", err->c_str());
@@ -154,6 +178,7 @@ int main(int argc, char** argv) {
     options.socket_path = cfg.control_socket;
     control = std::make_unique<common::ControlServer>(options);
     proxy::core::register_core_methods(*control, group, kVersion);
+    proxy::core::register_reload_method(*control, routing, !cfg.script.file.empty());
     if (auto err = control->start()) {
       // The proxy still serves SIP; only sipctl is unavailable.
       LOG_ERROR("control socket %s: %s", cfg.control_socket.c_str(), err->c_str());
@@ -171,7 +196,18 @@ int main(int argc, char** argv) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      LOG_NOTICE("SIGHUP: nothing to reload yet (the routing script arrives with the DSL)");
+      if (cfg.script.file.empty()) {
+        LOG_NOTICE("SIGHUP: no routing script configured, nothing to reload");
+        continue;
+      }
+      proxy::core::ScriptLoad loaded = routing.load(true);
+      if (loaded.ok) {
+        LOG_NOTICE("SIGHUP: routing script %s reloaded (generation %llu)", cfg.script.file.c_str(),
+                   static_cast<unsigned long long>(loaded.generation));
+      } else {
+        LOG_ERROR("SIGHUP: routing script %s refused, the running one stays:\n%s",
+                  cfg.script.file.c_str(), loaded.diagnostics.c_str());
+      }
       continue;
     }
     LOG_INFO("signal %d (%s): shutting down", sig, strsignal(sig));

@@ -91,39 +91,14 @@ void read_listen(const Reader& r, const YAML::Node& list, ProxyConfig& cfg) {
   }
 }
 
-void read_routes(const Reader& r, const YAML::Node& list, ProxyConfig& cfg) {
-  if (!list.IsSequence()) r.fail(list, "routes must be a list");
-  for (const YAML::Node& item : list) {
-    r.only_keys(item, {"user", "targets", "mode"}, "routes");
-    StaticRoute route;
-    route.line = item.Mark().line + 1;
-    if (!item["user"]) r.fail(item, "route needs 'user'");
-    route.user = r.str(item["user"], "user");
-    const YAML::Node targets = item["targets"];
-    if (!targets || !targets.IsSequence() || targets.size() == 0)
-      r.fail(item, "route needs a non-empty 'targets' list");
-    for (const YAML::Node& t : targets) {
-      std::string uri = r.str(t, "target");
-      auto parsed = sip::Uri::parse(uri);
-      if (!parsed || !parsed->is_sip()) r.fail(t, "target '" + uri + "' is not a SIP URI");
-      route.targets.push_back(uri);
-    }
-    if (item["mode"]) {
-      const std::string mode = r.str(item["mode"], "mode");
-      if (mode != "parallel" && mode != "serial")
-        r.fail(item["mode"], "mode must be parallel or serial");
-      route.parallel = mode == "parallel";
-    }
-    cfg.routes.push_back(route);
-  }
-}
-
 ProxyConfig from_node(const YAML::Node& root, const std::string& file) {
   Reader r(file);
   ProxyConfig cfg;
   cfg.file = file;
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(file, 1, "the file is empty");
-  r.only_keys(root, {"listen", "aliases", "workers", "log", "control", "sip", "tcp", "dns", "routes"},
+  r.only_keys(root,
+              {"listen", "aliases", "workers", "log", "control", "sip", "tcp", "dns", "routes",
+               "script"},  // "routes" only to explain that it moved
               "the top level");
   if (!root["listen"]) r.fail(root, "'listen' is required");
   read_listen(r, root["listen"], cfg);
@@ -182,7 +157,29 @@ ProxyConfig from_node(const YAML::Node& root, const std::string& file) {
     if (dns["cache_max_ttl_s"])
       cfg.dns_cache_ttl_s = static_cast<int>(r.integer(dns["cache_max_ttl_s"], "cache_max_ttl_s", 0, 86400));
   }
-  if (root["routes"]) read_routes(r, root["routes"], cfg);
+  if (root["routes"])
+    r.fail(root["routes"], "'routes' is gone: routing belongs to the routing script ('script:')");
+  if (const YAML::Node script = root["script"]) {
+    r.only_keys(script, {"file", "defines"}, "script");
+    if (!script["file"]) r.fail(script, "script needs 'file' (the routing script, e.g. default.cfg)");
+    cfg.script.file = r.str(script["file"], "script file");
+    cfg.script.line = script["file"].Mark().line + 1;
+    // A relative path is relative to the YAML file, so the config can move with its script.
+    if (!cfg.script.file.empty() && cfg.script.file.front() != '/') {
+      const std::size_t slash = file.rfind('/');
+      if (slash != std::string::npos) cfg.script.file = file.substr(0, slash + 1) + cfg.script.file;
+    }
+    if (const YAML::Node d = script["defines"]) {
+      if (!d.IsSequence()) r.fail(d, "script defines must be a list (NAME or NAME=value)");
+      for (const YAML::Node& n : d) {
+        const std::string text = r.str(n, "define");
+        const std::size_t eq = text.find('=');
+        const std::string name = text.substr(0, eq);
+        if (name.empty()) r.fail(n, "a define needs a name");
+        cfg.script.defines.emplace_back(name, eq == std::string::npos ? "" : text.substr(eq + 1));
+      }
+    }
+  }
   return cfg;
 }
 

@@ -31,12 +31,11 @@ struct TcpLimits {
   int connect_timeout_ms = 5000;
 };
 
-// Temporary fixed routing (until the routing script drives the core): requests whose
-// Request-URI user matches a route are sent to its targets, the rest to the R-URI host.
-struct StaticRoute {
-  std::string user;
-  std::vector<std::string> targets;  // SIP URIs
-  bool parallel = true;
+// The routing script (Kamailio cfg language); without one the proxy routes by Request-URI
+// (OPTIONS to itself: 200, other requests to itself: 404).
+struct ScriptSettings {
+  std::string file;  // empty: no script
+  std::vector<std::pair<std::string, std::string>> defines;  // -D NAME[=VALUE]
   int line = 0;
 };
 
@@ -53,7 +52,7 @@ struct ProxyConfig {
   std::size_t max_message_size = 65535;
   bool record_route = true;
   int dns_cache_ttl_s = 300;  // upper bound for cached answers
-  std::vector<StaticRoute> routes;
+  ScriptSettings script;
 };
 
 // Reads and validates the file; throws common::ConfigError("file:line: message") on any problem.

@@ -89,4 +89,23 @@ void register_core_methods(common::ControlServer& server, WorkerGroup& group,
   });
 }
 
+void register_reload_method(common::ControlServer& server, RoutingScript& routing,
+                            bool has_script) {
+  auto reload = [&routing, has_script](const Json&) -> Json {
+    if (!has_script)
+      throw common::ControlError(common::kRpcInvalidRequest,
+                                 "no routing script is configured (script: in sipproxy.yaml)");
+    ScriptLoad loaded = routing.load(true);
+    if (!loaded.ok)
+      throw common::ControlError(common::kRpcInternalError,
+                                 "the routing script was refused; the running one stays:\n" +
+                                     loaded.diagnostics);
+    return Json{{"reloaded", true},
+                {"generation", loaded.generation},
+                {"warnings", loaded.diagnostics}};
+  };
+  server.add_method("reload", reload);
+  server.add_method("core.reload", reload);
+}
+
 }  // namespace strowger::proxy::core

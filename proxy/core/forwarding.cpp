@@ -9,7 +9,7 @@ namespace {
 using transaction::ClientTransaction;
 using transaction::ServerTransaction;
 
-sip::Uri record_route_uri(const Listener& l, bool r2) {
+sip::Uri record_route_uri(const Listener& l, bool r2, std::string_view extra_params) {
   sip::Uri uri;
   uri.scheme = "sip";
   uri.host = l.host;
@@ -21,6 +21,7 @@ sip::Uri record_route_uri(const Listener& l, bool r2) {
   }
   uri.params += "lr";
   if (r2) uri.params += ";r2=on";
+  uri.params += extra_params;  // the script's record_route(";nat=yes")
   return uri;
 }
 
@@ -45,14 +46,20 @@ const char* local_reason(int status) {
 
 }  // namespace
 
-void Proxy::forward(ServerTransaction& st, sip::Message& request, std::vector<sip::Uri> targets,
-                    bool parallel, std::string loop_tag) {
+ResponseContext* Proxy::new_context(ServerTransaction& st, sip::Message& request,
+                                     std::string loop_tag) {
   auto* ctx = new ResponseContext(&st);
   contexts_.insert(ctx);
   st.user_data = ctx;
   ctx->request = &request;
   ctx->inbound_listener = st.source().listener;
   ctx->loop_tag = std::move(loop_tag);
+  return ctx;
+}
+
+void Proxy::forward(ServerTransaction& st, sip::Message& request, std::vector<sip::Uri> targets,
+                    bool parallel, std::string loop_tag) {
+  ResponseContext* ctx = new_context(st, request, std::move(loop_tag));
   ctx->record_route = config_.record_route && creates_dialog(request.method()) &&
                       request.to_tag().empty();
   ctx->starting = true;
@@ -66,16 +73,26 @@ void Proxy::forward(ServerTransaction& st, sip::Message& request, std::vector<si
   finish_if_done(*ctx);
 }
 
-void Proxy::start_branch(ResponseContext& ctx, sip::Uri target) {
+void Proxy::start_branch(ResponseContext& ctx, sip::Uri target, std::optional<sip::Uri> next_hop) {
   auto owned = std::make_unique<Branch>();
   Branch* branch = owned.get();
   branch->context = &ctx;
   branch->index = static_cast<int>(ctx.branches.size());
   branch->target = std::move(target);
+  branch->next_hop = std::move(next_hop);
   ctx.branches.push_back(std::move(owned));
+  if (ctx.script && ctx.script->branch_route >= 0 && !run_branch_route(ctx, *branch)) {
+    branch_final(ctx, *branch, 500, std::nullopt);  // dropped by the branch_route
+    return;
+  }
   sip::Uri next = branch->target;
-  std::vector<sip::Uri> routes = ctx.request->routes();
-  if (!routes.empty()) next = routes.front();
+  std::vector<sip::Uri> routes =
+      branch->prepared ? branch->prepared->routes() : ctx.request->routes();
+  if (branch->next_hop) {
+    next = *branch->next_hop;
+  } else if (!routes.empty()) {
+    next = routes.front();
+  }
   std::weak_ptr<bool> alive = alive_;
   ResponseContext* c = &ctx;
   resolver_.resolve(next, [this, alive, c, branch](std::vector<dns::Target> hops) {
@@ -105,19 +122,28 @@ void Proxy::send_branch(ResponseContext& ctx, Branch& branch) {
     const dns::Target& hop = branch.hops[branch.hop];
     std::optional<int> out = local_.pick(hop.proto, hop.addr.family(), ctx.inbound_listener);
     if (!out) continue;  // no socket for that transport/family: try the next hop
-    sip::Message request = ctx.request->clone();
+    sip::Message request = branch.prepared ? branch.prepared->clone() : ctx.request->clone();
     if (branch.target.to_string() != request.request_uri().to_string())
       request.set_request_uri(branch.target);
-    auto mf = request.max_forwards();
-    request.set_max_forwards(mf ? *mf - 1 : 70);
-    if (ctx.record_route) {
+    // A script decrements Max-Forwards itself (mf_process_maxfwd_header), as in Kamailio.
+    if (!ctx.script) {
+      auto mf = request.max_forwards();
+      request.set_max_forwards(mf ? *mf - 1 : 70);
+    }
+    const std::string_view rr_params = ctx.script ? ctx.script->rr_params : std::string_view();
+    if (ctx.script && !ctx.script->rr_preset.empty()) {
+      for (auto it = ctx.script->rr_preset.rbegin(); it != ctx.script->rr_preset.rend(); ++it) {
+        if (auto uri = sip::Uri::parse(*it)) request.push_record_route(*uri);
+      }
+    } else if (ctx.record_route) {
       const Listener& outbound = local_.listener(*out);
       if (ctx.inbound_listener >= 0 && ctx.inbound_listener != *out) {
         // 16.6 step 4: the transport or interface changes, so each side gets its own address.
-        request.push_record_route(record_route_uri(local_.listener(ctx.inbound_listener), true));
-        request.push_record_route(record_route_uri(outbound, true));
+        request.push_record_route(
+            record_route_uri(local_.listener(ctx.inbound_listener), true, rr_params));
+        request.push_record_route(record_route_uri(outbound, true, rr_params));
       } else {
-        request.push_record_route(record_route_uri(outbound, false));
+        request.push_record_route(record_route_uri(outbound, false, rr_params));
       }
     }
     // 16.6 step 6: a strict router next: it gets the Request-URI it expects.
@@ -138,7 +164,14 @@ void Proxy::send_branch(ResponseContext& ctx, Branch& branch) {
     transport::Peer to{hop.proto, hop.addr, *out, 0};
     branch.state = Branch::State::kCalling;
     ++stats_.forwarded;
-    ClientTransaction& ct = layer_->start_client(std::move(request), to, &branch);
+    int final_ms = 0;
+    int timer_c_ms = 0;
+    if (ctx.script) {
+      final_ms = static_cast<int>(ctx.script->fr_timer_ms);
+      timer_c_ms = static_cast<int>(ctx.script->fr_inv_timer_ms);
+    }
+    ClientTransaction& ct =
+        layer_->start_client(std::move(request), to, &branch, final_ms, timer_c_ms);
     // start_client may already have failed (and moved the branch on); keep only a live one.
     if (ct.state() != ClientTransaction::State::kTerminated && ct.user_data == &branch)
       branch.ct = &ct;
@@ -154,6 +187,9 @@ void Proxy::on_response(ClientTransaction& ct, sip::Message& response) {
   ++stats_.responses;
   response.pop_via();
   if (response.via_count() == 0) return;
+  if (program_ || ctx.script) {
+    if (!run_reply_routes(&ctx, branch, response, ct.destination())) return;
+  }
   const int status = response.status();
   if (status < 200) {
     if (ctx.st != nullptr && !ctx.st->final_sent()) ctx.st->send_response(response.wire(), status);
@@ -208,7 +244,7 @@ void Proxy::branch_final(ResponseContext& ctx, Branch& branch, int status,
     ctx.serial_pending.clear();
     cancel_pending(ctx);
   }
-  ctx.offer_final(status, std::move(response));
+  ctx.offer_final(status, std::move(response), branch.index);
   if (!ctx.has_pending_branches() && !ctx.serial_pending.empty() && !ctx.cancelled &&
       !ctx.forwarded_2xx && ctx.request != nullptr) {
     sip::Uri next = std::move(ctx.serial_pending.front());
@@ -221,6 +257,11 @@ void Proxy::branch_final(ResponseContext& ctx, Branch& branch, int status,
 
 void Proxy::finish_if_done(ResponseContext& ctx) {
   if (ctx.starting || !ctx.all_done()) return;
+  if (!ctx.forwarded_2xx && !ctx.forwarded_final && ctx.st != nullptr && ctx.script &&
+      ctx.script->failure_route >= 0 && run_failure_route(ctx)) {
+    return;  // new branches run, or the script replied (then the context is released below)
+  }
+  if (ctx.st != nullptr && ctx.st->final_sent()) ctx.forwarded_final = true;
   if (!ctx.forwarded_2xx && !ctx.forwarded_final && ctx.st != nullptr) {
     ctx.forwarded_final = true;
     const int status = ctx.best_status();

@@ -1,5 +1,5 @@
 // Proxy: request checks (RFC 3261 16.3), route pre-processing (16.4), loop detection and the
-// fixed target selection that drives the core until the routing script does.
+// built-in target selection (by Request-URI) used when no routing script is configured.
 #include "proxy/core/proxy.h"
 
 #include "common/log.h"
@@ -56,13 +56,6 @@ void Proxy::reply_stateless(const sip::Message& request, const transport::Peer& 
   transport::Peer to = transaction::response_destination(request, from);
   ++stats_.stateless_replies;
   sender_.send(to, bytes);
-}
-
-const config::StaticRoute* Proxy::static_route(const sip::Uri& ruri) const {
-  for (const config::StaticRoute& r : config_.routes) {
-    if (r.user == ruri.user) return &r;
-  }
-  return nullptr;
 }
 
 std::string Proxy::loop_tag(const sip::Message& request) const {
@@ -149,14 +142,8 @@ void Proxy::on_request(transaction::ServerTransaction& st, sip::Message& request
     return;
   }
   std::vector<sip::Uri> targets;
-  bool parallel = true;
   if (request.routes().empty() && local_.is_myself(ruri)) {
-    if (const config::StaticRoute* route = static_route(ruri)) {
-      for (const std::string& t : route->targets) {
-        if (auto uri = sip::Uri::parse(t)) targets.push_back(*uri);
-      }
-      parallel = route->parallel;
-    } else if (request.method() == sip::Method::kOptions && ruri.user.empty()) {
+    if (request.method() == sip::Method::kOptions && ruri.user.empty()) {
       st.reply(200, "OK", kAllow);
       return;
     } else {
@@ -166,11 +153,7 @@ void Proxy::on_request(transaction::ServerTransaction& st, sip::Message& request
   } else {
     targets.push_back(ruri);
   }
-  if (targets.empty()) {
-    st.reply(500, "Server Internal Error - no usable target");
-    return;
-  }
-  forward(st, request, std::move(targets), parallel, tag);
+  forward(st, request, std::move(targets), true, tag);
 }
 
 }  // namespace strowger::proxy::core

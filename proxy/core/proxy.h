@@ -11,6 +11,8 @@
 #include "proxy/core/local_addresses.h"
 #include "proxy/core/response_context.h"
 #include "proxy/dns/resolver.h"
+#include "proxy/script/engine/host.h"
+#include "proxy/script/engine/program.h"
 #include "proxy/transaction/transaction_layer.h"
 
 namespace strowger::proxy::core {
@@ -23,7 +25,10 @@ struct ProxyStats {
   std::uint64_t stateless_forwards = 0;
   std::uint64_t forwarded = 0;
   std::uint64_t dropped = 0;
+  std::uint64_t script_runs = 0;  // request_route, failure_route, onreply/branch/reply routes
 };
+
+class ScriptHost;
 
 class Proxy final : public transaction::TransactionUser {
  public:
@@ -39,7 +44,17 @@ class Proxy final : public transaction::TransactionUser {
   void reply_stateless(const sip::Message& request, const transport::Peer& from, int status,
                        std::string_view reason, std::string_view extra_headers = {});
 
+  // The routing script; null: the built-in routing (YAML routes, then the Request-URI). Worker
+  // thread only: a reload posts the new program to each worker, so a request never sees the
+  // pointer change under it, and transactions keep the program they started with.
+  void set_program(std::shared_ptr<const script::engine::Program> program) {
+    program_ = std::move(program);
+  }
+  const std::shared_ptr<const script::engine::Program>& program() const { return program_; }
+
   // TransactionUser.
+  void on_new_request(transaction::TransactionLayer& layer, sip::Message& request,
+                      const transport::Peer& from) override;
   void on_request(transaction::ServerTransaction& st, sip::Message& request) override;
   void on_cancel(transaction::ServerTransaction& invite_st) override;
   void on_stray_ack(sip::Message& ack, const transport::Peer& from) override;
@@ -61,12 +76,30 @@ class Proxy final : public transaction::TransactionUser {
   // FNV-1a over s with a field separator: the proxy's hash for loop tags and stateless ids.
   static std::uint64_t hash_field(std::uint64_t h, std::string_view s);
   static constexpr std::uint64_t kHashSeed = 0xcbf29ce484222325ULL;
-  const config::StaticRoute* static_route(const sip::Uri& ruri) const;
+
+  friend class ScriptHost;
+
+  // scripted.cpp: the routing script's phases and actions.
+  void run_request_script(transaction::TransactionLayer* layer, sip::Message& request,
+                          const transport::Peer& from);
+  int script_relay(ScriptHost& host, const script::engine::RelayRequest& request);
+  int script_forward(ScriptHost& host, const script::engine::ForwardRequest& request);
+  // Returns true when the failure_route took the transaction over (new branches or a reply).
+  bool run_failure_route(ResponseContext& ctx);
+  // reply_route, then the transaction's onreply_route; false: drop this (provisional) response.
+  bool run_reply_routes(ResponseContext* ctx, Branch* branch, sip::Message& response,
+                        const transport::Peer& from);
+  // false: the branch was dropped.
+  bool run_branch_route(ResponseContext& ctx, Branch& branch);
+  void fill_script_state(ScriptState& state, const ScriptHost& host);
 
   // forwarding.cpp: branches and responses.
+  ResponseContext* new_context(transaction::ServerTransaction& st, sip::Message& request,
+                               std::string loop_tag);
   void forward(transaction::ServerTransaction& st, sip::Message& request,
                std::vector<sip::Uri> targets, bool parallel, std::string loop_tag);
-  void start_branch(ResponseContext& ctx, sip::Uri target);
+  void start_branch(ResponseContext& ctx, sip::Uri target,
+                    std::optional<sip::Uri> next_hop = std::nullopt);
   void resolved(ResponseContext* ctx, Branch* branch, std::vector<dns::Target> hops);
   void send_branch(ResponseContext& ctx, Branch& branch);
   void branch_final(ResponseContext& ctx, Branch& branch, int status,
@@ -77,6 +110,9 @@ class Proxy final : public transaction::TransactionUser {
 
   // stateless.cpp: forwarding without transactions (ACK for 2xx, stray 2xx responses).
   void forward_stateless_request(sip::Message& request, const transport::Peer& from);
+  // next: the hop to send to (the script's $du or forward() target); none: Route or R-URI.
+  void forward_stateless_to(sip::Message&& request, const transport::Peer& from,
+                            std::optional<sip::Uri> next);
   void forward_stateless_response(sip::Message& response);
   std::string stateless_branch(const sip::Message& request) const;
 
@@ -88,6 +124,7 @@ class Proxy final : public transaction::TransactionUser {
   int worker_index_;
   std::unordered_set<ResponseContext*> contexts_;
   ProxyStats stats_;
+  std::shared_ptr<const script::engine::Program> program_;
   // Set in the destructor so DNS callbacks that fire during teardown do nothing.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -23,10 +23,12 @@ int response_rank(int status) {
   return 4000 + status;
 }
 
-bool ResponseContext::offer_final(int status, std::optional<sip::Message> response) {
+bool ResponseContext::offer_final(int status, std::optional<sip::Message> response,
+                                  int branch) {
   if (best_status_ == 0 || response_rank(status) < response_rank(best_status_) ||
       (response_rank(status) == response_rank(best_status_) && !best_response_ && response)) {
     best_status_ = status;
+    best_branch_ = branch;
     best_response_ = std::move(response);
     return true;
   }

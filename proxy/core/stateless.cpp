@@ -24,6 +24,10 @@ std::string Proxy::stateless_branch(const sip::Message& request) const {
 }
 
 void Proxy::on_stray_ack(sip::Message& ack, const transport::Peer& from) {
+  if (program_) {
+    run_request_script(layer_, ack, from);  // the script decides (t_relay: stateless)
+    return;
+  }
   forward_stateless_request(ack, from);
 }
 
@@ -40,12 +44,18 @@ void Proxy::forward_stateless_request(sip::Message& request, const transport::Pe
     ++stats_.dropped;  // an ACK for a 2xx the proxy itself sent: nothing to do
     return;
   }
-  sip::Uri next = routes.empty() ? ruri : routes.front();
+  request.set_max_forwards(mf ? *mf - 1 : 70);
+  forward_stateless_to(std::move(request), from, std::nullopt);
+}
+
+void Proxy::forward_stateless_to(sip::Message&& request, const transport::Peer& from,
+                                 std::optional<sip::Uri> next_hop) {
+  std::vector<sip::Uri> routes = request.routes();
+  sip::Uri next = next_hop ? *next_hop : routes.empty() ? request.request_uri() : routes.front();
   if (!next.is_sip()) {
     ++stats_.dropped;
     return;
   }
-  request.set_max_forwards(mf ? *mf - 1 : 70);
   const std::string branch = stateless_branch(request);
   auto shared = std::make_shared<sip::Message>(std::move(request));
   const int inbound = from.listener;
@@ -70,7 +80,8 @@ void Proxy::forward_stateless_request(sip::Message& request, const transport::Pe
   });
 }
 
-void Proxy::on_stray_response(sip::Message& response, const transport::Peer& /*from*/) {
+void Proxy::on_stray_response(sip::Message& response, const transport::Peer& from) {
+  if (program_ && !run_reply_routes(nullptr, nullptr, response, from)) return;
   // Only a 2xx to an INVITE is forwarded without a transaction (RFC 3261 16.7 / 17.1.1.2).
   if (response.cseq_method() != sip::Method::kInvite || response.status() < 200 ||
       response.status() >= 300) {

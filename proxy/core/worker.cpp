@@ -211,7 +211,7 @@ void Worker::handle(sip::Message&& message, const transport::Peer& from) {
   if (message.is_request()) {
     // RFC 3261 18.2.1 and RFC 3581: record where the request really came from.
     message.set_via_received(from.remote.ip(), from.remote.port());
-    if (proxy_->handle_stateless(message, from)) return;
+    if (!proxy_->program() && proxy_->handle_stateless(message, from)) return;
     layer_->receive_request(std::move(message), from);
     return;
   }

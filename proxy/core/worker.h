@@ -77,8 +77,11 @@ class Worker final : public transport::Receiver, public transaction::Sender {
   void post_send(std::string bytes, const transport::Peer& to);
   // Any thread: runs task on this worker's thread.
   void post_task(std::function<void()> task);
-  // Worker thread only.
+  // Worker thread only (or before run()).
   WorkerSnapshot snapshot() const;
+  void set_program(std::shared_ptr<const script::engine::Program> program) {
+    proxy_->set_program(std::move(program));
+  }
 
   // transport::Receiver
   void on_message(std::string_view bytes, const transport::Peer& from) override;

@@ -61,8 +61,8 @@ void ClientTransaction::start() {
   const bool reliable = transport::is_reliable(to_.proto);
   retransmit_ms_ = t.t1_ms;
   if (!reliable) layer_.timers().arm(timer_a_, retransmit_ms_);
-  layer_.timers().arm(timer_b_, t.timer_b_ms());
-  if (invite_ && !internal_) layer_.timers().arm(timer_c_, t.timer_c_ms);
+  layer_.timers().arm(timer_b_, final_ms_ ? final_ms_ : t.timer_b_ms());
+  if (invite_ && !internal_) layer_.timers().arm(timer_c_, timer_c_ms_ ? timer_c_ms_ : t.timer_c_ms);
   transmit(request_.wire());
 }
 
@@ -116,7 +116,7 @@ void ClientTransaction::on_response(sip::Message& response) {
           }
         }
         provisional_ = true;
-        if (invite_ && status > 100 && !internal_) layer_.timers().arm(timer_c_, t.timer_c_ms);
+        if (invite_ && status > 100 && !internal_) layer_.timers().arm(timer_c_, timer_c_ms_ ? timer_c_ms_ : t.timer_c_ms);
         if (cancel_requested_ && !cancel_sent_) send_cancel();
         if (status > 100 && !internal_) layer_.user().on_response(*this, response);
         return;

@@ -21,6 +21,12 @@ class ClientTransaction final : public common::TimerClient {
                     const transport::Peer& to, bool internal);
   ~ClientTransaction() override;
 
+  // Per-transaction overrides of timer B/F and timer C (the script's t_set_fr); 0 keeps the
+  // configured value. Before start().
+  void set_timeouts(int final_ms, int timer_c_ms) {
+    final_ms_ = final_ms;
+    timer_c_ms_ = timer_c_ms;
+  }
   void start();
   // RFC 3261 9.1: sends a CANCEL now if a provisional response came, else as soon as one does.
   void cancel();
@@ -68,6 +74,8 @@ class ClientTransaction final : public common::TimerClient {
   bool cancel_sent_ = false;
   int final_status_ = 0;
   int retransmit_ms_ = 0;
+  int final_ms_ = 0;    // 0: 64*T1
+  int timer_c_ms_ = 0;  // 0: the configured timer C
   std::string ack_;  // the ACK sent for a non-2xx final, resent on retransmissions
   common::Timer timer_a_{this, kTimerA};  // A, or E for non-INVITE
   common::Timer timer_b_{this, kTimerB};  // B, or F for non-INVITE

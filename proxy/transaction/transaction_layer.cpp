@@ -143,12 +143,12 @@ void TransactionLayer::receive_request(sip::Message&& request, const transport::
     auto it = servers_.find(server_key(request, true));
     if (it != servers_.end()) invite = it->second.get();
   }
-  auto owned = std::make_unique<ServerTransaction>(*this, key, std::move(request), from);
-  ServerTransaction& st = *owned;
-  servers_.emplace(std::move(key), std::move(owned));
-  ++stats_.server_created;
   if (method == sip::Method::kCancel) {
     // RFC 3261 9.2 / 16.10: answer the CANCEL ourselves; cancel the INVITE's branches.
+    auto owned = std::make_unique<ServerTransaction>(*this, key, std::move(request), from);
+    ServerTransaction& st = *owned;
+    servers_.emplace(std::move(key), std::move(owned));
+    ++stats_.server_created;
     if (invite == nullptr) {
       st.reply(481, "Call/Transaction Does Not Exist");
       return;
@@ -157,8 +157,30 @@ void TransactionLayer::receive_request(sip::Message&& request, const transport::
     if (!invite->final_sent()) user_.on_cancel(*invite);
     return;
   }
+  user_.on_new_request(*this, request, from);
+}
+
+ServerTransaction& TransactionLayer::create_server(sip::Message&& request,
+                                                   const transport::Peer& from) {
+  const sip::Method method = request.method();
+  std::string key = server_key(request, false);
+  auto owned = std::make_unique<ServerTransaction>(*this, key, std::move(request), from);
+  ServerTransaction& st = *owned;
+  servers_[std::move(key)] = std::move(owned);
+  ++stats_.server_created;
   if (method == sip::Method::kInvite) st.reply(100, "Trying");
-  user_.on_request(st, st.request());
+  return st;
+}
+
+ServerTransaction* TransactionLayer::find_server(const sip::Message& request, bool as_invite) {
+  auto it = servers_.find(server_key(request, as_invite));
+  return it == servers_.end() ? nullptr : it->second.get();
+}
+
+void TransactionUser::on_new_request(TransactionLayer& layer, sip::Message& request,
+                                     const transport::Peer& from) {
+  ServerTransaction& st = layer.create_server(std::move(request), from);
+  on_request(st, st.request());
 }
 
 void TransactionLayer::receive_response(sip::Message&& response, const transport::Peer& from) {
@@ -184,12 +206,14 @@ void TransactionLayer::connection_closed(std::uint64_t connection_id) {
 }
 
 ClientTransaction& TransactionLayer::start_client(sip::Message&& request,
-                                                  const transport::Peer& to, void* user_data) {
+                                                  const transport::Peer& to, void* user_data,
+                                                  int final_ms, int timer_c_ms) {
   std::optional<sip::Via> via = request.via(0);
   std::string key = client_key(via ? via->branch : std::string(), request.method_name());
   auto owned = std::make_unique<ClientTransaction>(*this, key, std::move(request), to, false);
   ClientTransaction& ct = *owned;
   ct.user_data = user_data;
+  ct.set_timeouts(final_ms, timer_c_ms);
   clients_[std::move(key)] = std::move(owned);
   ++stats_.client_created;
   ct.start();

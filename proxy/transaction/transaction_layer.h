@@ -44,9 +44,16 @@ class TransactionLayer {
   // The tag folded into one of our branches (empty when not ours).
   static std::string_view branch_tag(std::string_view branch);
 
+  // Creates the server transaction for a request that matched none (from on_new_request);
+  // an INVITE gets its 100 Trying at once.
+  ServerTransaction& create_server(sip::Message&& request, const transport::Peer& from);
+  // The server transaction a request belongs to (as_invite: the INVITE an ACK/CANCEL matches).
+  ServerTransaction* find_server(const sip::Message& request, bool as_invite);
+
   // Starts a client transaction for request (our Via with a branch from new_branch on top).
+  // final_ms / timer_c_ms: per-transaction timeouts (0: the configured ones).
   ClientTransaction& start_client(sip::Message&& request, const transport::Peer& to,
-                                  void* user_data);
+                                  void* user_data, int final_ms = 0, int timer_c_ms = 0);
 
   // Deletes terminated transactions. Called by the worker after each event, so no transaction
   // is destroyed while a call into it is on the stack.

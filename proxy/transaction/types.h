@@ -27,11 +27,18 @@ class Sender {
 
 class ServerTransaction;
 class ClientTransaction;
+class TransactionLayer;
 
 // Above the layer: the proxy core (RFC 3261's "transaction user").
 class TransactionUser {
  public:
   virtual ~TransactionUser() = default;
+  // A request that matched no transaction (never ACK, never CANCEL). By default a server
+  // transaction is created for it at once and on_request follows; a user that decides first
+  // (the routing script: stateless replies need no transaction) overrides this and calls
+  // layer.create_server() when it wants one.
+  virtual void on_new_request(TransactionLayer& layer, sip::Message& request,
+                              const transport::Peer& from);
   // A request that starts a new server transaction (never ACK).
   virtual void on_request(ServerTransaction& st, sip::Message& request) = 0;
   // A CANCEL that matched a pending INVITE server transaction. The layer has already answered

@@ -21,7 +21,7 @@ TIMER_C_MS = 4000    # a ringing branch nobody answers is given up after 4 s
 FORK_USER = "fork"
 SERIAL_USER = "serial"
 LOOP_USER = "loop"
-# Static routes of the proxy under test: user -> (mode, number of SIPp UAS ports as targets).
+# Routes of the routing script under test: user -> (mode, number of SIPp UAS ports as targets).
 # The loop route has no UAS: its only target is the proxy itself (same user).
 ROUTES = {FORK_USER: ("parallel", 2), SERIAL_USER: ("serial", 2), LOOP_USER: ("parallel", 0)}
 
@@ -117,12 +117,16 @@ class Suite:
             env = None
         else:
             cfg = self.workdir / "sipproxy.yaml"
+            script = self.workdir / "routing.cfg"
+            h.write_sipproxy_script(
+                script, fork_user=FORK_USER, fork_targets=fork_targets,
+                serial_user=SERIAL_USER, serial_targets=self.route_targets(SERIAL_USER),
+                loop_user=LOOP_USER, loop_target=self.route_targets(LOOP_USER)[0])
             h.write_sipproxy_config(
                 cfg, [("udp", "127.0.0.1", self.proxy_port), ("tcp", "127.0.0.1", self.proxy_port)],
                 workers=2, t1_ms=T1_MS, timer_c_ms=TIMER_C_MS,
                 control_socket=self.workdir / "sipproxy.sock",
-                routes=[(user, self.route_targets(user), mode) for user, (mode, _) in ROUTES.items()],
-                log_level=self.args.log_level)
+                log_level=self.args.log_level, script=script)
             cmd = [self.args.bin, "-c", cfg]
             env = h.sanitizer_env()
         self.proxy = h.ProxyProcess(cmd, log, env=env, cwd=self.workdir)

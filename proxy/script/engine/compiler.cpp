@@ -180,7 +180,7 @@ class Compiler {
         env_.error(g.loc, "unknown global setting '" + g.name + "'");
         continue;
       }
-      env_.program.settings.emplace_back(g.name, joined);
+      env_.program.settings.push_back({g.name, joined, g.loc});
       if (g.name == "alias") {
         for (const auto& v : g.values) env_.program.aliases.push_back(value_text(v));
       }
@@ -227,8 +227,12 @@ class Compiler {
         continue;
       }
       std::string value = p.is_int ? std::to_string(p.int_value) : p.str_value;
-      env_.program.settings.emplace_back(key, value);
+      env_.program.settings.push_back({key, value, p.loc});
       if (key == "pv.shvset") shvset(p, value);
+      if (key == "tm.fr_timer" && p.is_int && p.int_value > 0)
+        env_.program.fr_timer_ms = static_cast<unsigned>(p.int_value);
+      if (key == "tm.fr_inv_timer" && p.is_int && p.int_value > 0)
+        env_.program.fr_inv_timer_ms = static_cast<unsigned>(p.int_value);
     }
   }
 

@@ -240,6 +240,32 @@ std::optional<ActionFn> record_route_preset(CompileEnv& env, const Expr& call) {
   };
 }
 
+// append_branch([uri]): one more target for t_relay (parallel forking); the current
+// Request-URI when no URI is given. Kamailio's default limit of 12 branches applies.
+std::optional<ActionFn> append_branch(CompileEnv& env, const Expr& call) {
+  ExprFn uri;
+  if (!call.args.empty()) {
+    auto u = arg_value(env, *call.args[0]);
+    if (!u) return std::nullopt;
+    uri = *u;
+  }
+  return [uri](ExecutionContext& c) {
+    if (!c.msg().is_request()) return -1;
+    std::string text = uri ? uri(c).to_str() : c.msg().request_uri().to_string();
+    if (!sip::Uri::parse(text)) {
+      c.host.log(kLogErr, "append_branch(): '" + text + "' is not a URI");
+      return -1;
+    }
+    constexpr std::size_t kMaxBranches = 12;
+    if (c.branches.size() + 1 >= kMaxBranches) {
+      c.host.log(kLogErr, "append_branch(): too many branches (12 at most)");
+      return -1;
+    }
+    c.branches.push_back(std::move(text));
+    return 1;
+  };
+}
+
 }  // namespace
 
 int loose_route(ExecutionContext& ctx) {
@@ -271,13 +297,15 @@ void add_core_functions(FunctionTable& t) {
       2, 2, [](CompileEnv& e, const Expr& c) { return reply_fn(e, c, ReplyMode::kStateful); }};
   t["send_reply"] = {2, 2,
                      [](CompileEnv& e, const Expr& c) { return reply_fn(e, c, ReplyMode::kAuto); }};
-  // Without an internal error to report, Kamailio's sl_reply_error answers 500.
   t["sl_reply_error"] = {0, 0, [](CompileEnv&, const Expr&) {
-                           return std::optional<ActionFn>([](ExecutionContext& c) {
-                             return c.host.reply(500, "Server Internal Error",
-                                                 ReplyMode::kStateless);
-                           });
+                           return std::optional<ActionFn>(
+                               [](ExecutionContext& c) { return c.host.reply_error(); });
                          }};
+  t["t_is_branch_route"] = {0, 0, [](CompileEnv&, const Expr&) {
+                              return std::optional<ActionFn>([](ExecutionContext& c) {
+                                return c.host.in_branch_route() ? 1 : -1;
+                              });
+                            }};
   t["t_relay"] = {0, 2, [](CompileEnv& e, const Expr& c) -> std::optional<ActionFn> {
                     if (c.args.size() == 1) {
                       e.error(c.loc, "t_relay() takes no argument or a host and a port");
@@ -286,6 +314,7 @@ void add_core_functions(FunctionTable& t) {
                     return relay(e, c);
                   }};
   t["forward"] = {0, 2, forward};
+  t["append_branch"] = {0, 1, append_branch};
   t["t_newtran"] = host_fn(&Host::t_newtran);
   t["t_check_trans"] = host_fn(&Host::t_check_trans);
   t["t_precheck_trans"] = host_fn(&Host::t_precheck_trans);

@@ -175,8 +175,8 @@ std::optional<ActionFn> sanity(CompileEnv& env, const Expr& call) {
     if (!arg_const_int(env, *a, "check bitmask")) return std::nullopt;
   }
   bool autodrop = true;  // sanity's default
-  for (const auto& [k, v] : env.program.settings) {
-    if (k == "sanity.autodrop") autodrop = v != "0";
+  for (const auto& s : env.program.settings) {
+    if (s.name == "sanity.autodrop") autodrop = s.value != "0";
   }
   // The checks are Message::validate()'s RFC 3261 set; the bitmasks do not narrow them.
   return [autodrop](ExecutionContext& c) {

@@ -69,6 +69,8 @@ class Host {
   virtual bool is_myself(std::string_view host, std::uint16_t port) const = 0;
 
   virtual int reply(int code, std::string_view reason, ReplyMode mode) = 0;
+  // sl_reply_error: answers with the last internal error (why t_relay failed); 500 without one.
+  virtual int reply_error() { return reply(500, "Server Internal Error", ReplyMode::kStateless); }
   virtual int relay(const RelayRequest& request) = 0;
   virtual int forward_stateless(const ForwardRequest& request) = 0;
   virtual int record_route(std::string_view params) = 0;
@@ -81,6 +83,8 @@ class Host {
   // In failure_route / onreply_route: the reply being handled (0 when none), its branch.
   virtual int transaction_reply_code() const = 0;
   virtual int transaction_branch_index() const = 0;
+  // t_is_branch_route(): the script runs in a branch_route.
+  virtual bool in_branch_route() const { return false; }
 
   virtual void log(int level, std::string_view text) = 0;
 };

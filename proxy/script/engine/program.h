@@ -68,11 +68,19 @@ struct Program {
   std::vector<CompiledRoute> routes;
   int request_route = -1;
   int reply_route = -1;
-  // Global settings as written (name -> text of the value), for the core to compare with YAML.
-  std::vector<std::pair<std::string, std::string>> settings;
+  // Global settings and modparams as written, for the core to compare with the YAML.
+  struct Setting {
+    std::string name;   // "listen", "children", "tm.fr_timer"
+    std::string value;  // the value's text (list values joined by spaces)
+    SourceLoc loc;
+  };
+  std::vector<Setting> settings;
   std::vector<std::string> aliases;  // alias= lines, host[:port]
   std::vector<std::string> modules;  // loaded module names
   int max_while_loops = 100;         // Kamailio's default
+  // modparam("tm", "fr_timer" / "fr_inv_timer"): defaults for t_set_fr; 0: the YAML's timers.
+  unsigned fr_timer_ms = 0;
+  unsigned fr_inv_timer_ms = 0;
   std::shared_ptr<SharedVars> shared_vars;
   std::shared_ptr<const SourceMap> sources;
 

@@ -78,25 +78,33 @@ TEST_F(ConfigTest, DeployedConfigLoads) {
   EXPECT_EQ(cfg.timers.timer_c_ms, 180000);
   EXPECT_EQ(cfg.max_message_size, 65535u);
   EXPECT_TRUE(cfg.record_route);
-  EXPECT_TRUE(cfg.routes.empty());
+  // The deployed proxy runs the default routing script, found next to the YAML's folder.
+  EXPECT_NE(cfg.script.file.find("routing-scripts/default.cfg"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(cfg.script.file)) << cfg.script.file;
 }
 
-TEST_F(ConfigTest, MinimalFileAndRoutes) {
-  const std::string path =
-      write(std::string(kListen) +
-            "routes:\n"
-            "  - user: sales\n"
-            "    targets: [sip:127.0.0.1:5071, \"sip:bob@127.0.0.1:5072;transport=tcp\"]\n"
-            "    mode: serial\n");
+TEST_F(ConfigTest, ScriptRelativeToTheYamlWithDefines) {
+  const std::string path = write(std::string(kListen) +
+                                 "script:\n"
+                                 "  file: routing.cfg\n"
+                                 "  defines: [WITH_NAT, \"WS_PORT=8080\"]\n");
   const ProxyConfig cfg = load_config(path);
   ASSERT_EQ(cfg.listen.size(), 1u);
   EXPECT_EQ(cfg.listen[0].line, 2);
-  ASSERT_EQ(cfg.routes.size(), 1u);
-  EXPECT_EQ(cfg.routes[0].user, "sales");
-  EXPECT_EQ(cfg.routes[0].line, 6);
-  EXPECT_FALSE(cfg.routes[0].parallel);
-  ASSERT_EQ(cfg.routes[0].targets.size(), 2u);
-  EXPECT_EQ(cfg.routes[0].targets[1], "sip:bob@127.0.0.1:5072;transport=tcp");
+  const std::string dir = path.substr(0, path.rfind('/') + 1);
+  EXPECT_EQ(cfg.script.file, dir + "routing.cfg");
+  EXPECT_EQ(cfg.script.line, 6);
+  ASSERT_EQ(cfg.script.defines.size(), 2u);
+  EXPECT_EQ(cfg.script.defines[0], (std::pair<std::string, std::string>{"WITH_NAT", ""}));
+  EXPECT_EQ(cfg.script.defines[1], (std::pair<std::string, std::string>{"WS_PORT", "8080"}));
+}
+
+TEST_F(ConfigTest, ScriptErrors) {
+  expect_error(std::string(kListen) + "script:\n  defines: [A]\n", 6, "script needs 'file'");
+  expect_error(std::string(kListen) + "script:\n  file: a.cfg\n  defines: A\n", 7,
+               "defines must be a list");
+  expect_error(std::string(kListen) + "script:\n  file: a.cfg\n  fle: b\n", 7,
+               "unknown setting 'fle' in script");
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKey) {
@@ -153,19 +161,9 @@ TEST_F(ConfigTest, T2SmallerThanT1) {
                "t2_ms must not be smaller than t1_ms");
 }
 
-TEST_F(ConfigTest, RouteWithoutTargets) {
-  expect_error(std::string(kListen) +
-                   "routes:\n  - user: a\n    targets: [sip:127.0.0.1:5071]\n  - user: b\n",
-               8, "route needs a non-empty 'targets' list");
-  expect_error(std::string(kListen) + "routes:\n  - user: b\n    targets: []\n", 6,
-               "non-empty 'targets'");
-}
-
-TEST_F(ConfigTest, RouteTargetNotSipUri) {
-  expect_error(std::string(kListen) +
-                   "routes:\n  - user: a\n    targets:\n      - sip:127.0.0.1:5071\n      - "
-                   "http://example.com/\n",
-               9, "target 'http://example.com/' is not a SIP URI");
+TEST_F(ConfigTest, RoutesMovedToTheScript) {
+  expect_error(std::string(kListen) + "routes:\n  - user: a\n    targets: [sip:127.0.0.1:5071]\n",
+               6, "routing belongs to the routing script");
 }
 
 TEST_F(ConfigTest, InvalidYamlSyntax) {
