@@ -3,11 +3,13 @@
 # ports, runs each scenario (SIPp UAS children + one SIPp UAC), stops everything by PID and
 # prints one PASS/FAIL line per scenario and a summary.
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +53,9 @@ class Scenario:
     # holds over all calls (catches responses SIPp itself files as retransmissions).
     uac_counts: dict = field(default_factory=dict)
     timeout_s: int = 40
+    rate: int = 10             # sipp -r: new calls per second
+    limit: int = 5             # sipp -l: simultaneous calls
+    during: str = ""           # a Suite method run in a thread while the UAC runs; its error fails
 
 
 SCENARIOS = [
@@ -83,7 +88,13 @@ SCENARIOS = [
              "uac_options.xml", 5, [], target="proxy"),
     Scenario("max_forwards", "a request with Max-Forwards: 0 is answered 483",
              "uac_maxfwd.xml", 5, [], target="dead"),
+    Scenario("reload_under_load", "20 routing-script reloads (and 2 refused broken scripts) "
+             "while calls run: no call fails",
+             "uac_call.xml", 150, [Uas("uas_call.xml", 150, pause_ms=300)], sipproxy_only=True,
+             rate=30, limit=30, during="reload_script_repeatedly", timeout_s=60),
 ]
+
+RELOADS = 20
 
 
 class Suite:
@@ -177,17 +188,20 @@ class Suite:
                 remote = f"127.0.0.1:{h.free_port(self.used_ports)}"
             cmd, base = self.sipp_cmd(sc, sc.uac_xml, uac_port, "uac",
                                       [remote, "-rsa", f"127.0.0.1:{self.proxy_port}", "-s",
-                                       sc.service, "-m", sc.calls, "-r", "10", "-l", "5",
+                                       sc.service, "-m", sc.calls, "-r", sc.rate, "-l", sc.limit,
                                        "-timeout", f"{sc.timeout_s}s", "-timeout_error",
                                        "-recv_timeout", "15000"])
             uac = self.spawn(cmd, base)
             children.append(("uac", None, uac, base))
+            during = DuringThread(getattr(self, sc.during)) if sc.during else None
             try:
                 rc = uac.wait(timeout=sc.timeout_s + 15)
             except subprocess.TimeoutExpired:
                 h.kill_group(uac)
                 uac.wait()
                 return f"UAC hung past {sc.timeout_s + 15}s"
+            if during is not None and during.finish():
+                return f"{sc.during}: {during.error}"
             if rc != 0:
                 return f"UAC exit {rc}\n" + describe(base)
             wrong = count_mismatches(Path(f"{base}_messages.log"), sc.uac_counts)
@@ -215,6 +229,48 @@ class Suite:
                 h.kill_group(proc)
                 proc.wait()
                 proc.out.close()
+
+    # ---- actions run during a scenario ---------------------------------------------------
+
+    def sipctl(self, *args):
+        sipctl = Path(self.args.bin).resolve().parent / "sipctl"
+        return subprocess.run([str(sipctl), "-s", str(self.workdir / "sipproxy.sock"), "-j", *args],
+                              capture_output=True, text=True, timeout=20)
+
+    def reload_script_repeatedly(self):
+        """Reloads the script RELOADS times (each a different program: a new log line), and twice
+        tries a broken one, which must be refused with file:line while the old one keeps
+        routing. Returns None, or what went wrong."""
+        script = self.workdir / "routing.cfg"
+        good = script.read_text()
+        last = 0
+        try:
+            for i in range(RELOADS + 2):
+                time.sleep(0.15)
+                broken = i in (7, 15)
+                if broken:
+                    script.write_text(good + "\nroute[BROKEN] {\n\tif ($rU == {\n}\n")
+                else:
+                    script.write_text(good.replace("request_route {",
+                                                   f"request_route {{\n\txdbg(\"reload {i}\\n\");", 1))
+                out = self.sipctl("reload")
+                if broken:
+                    if out.returncode == 0:
+                        return f"reload {i}: a broken script was accepted: {out.stdout}"
+                    if "routing.cfg:" not in out.stderr + out.stdout:
+                        return f"reload {i}: the refusal does not name file:line: {out.stderr}"
+                    continue
+                if out.returncode != 0:
+                    return f"reload {i} failed: {out.stderr.strip()} {out.stdout.strip()}"
+                generation = json.loads(out.stdout)["generation"]
+                if generation != last + 1 and last != 0:
+                    return f"reload {i}: generation {generation} after {last}"
+                last = generation
+        finally:
+            script.write_text(good)
+        if last != RELOADS + 1:  # the start-up load is generation 1
+            return f"generation {last} after {RELOADS} reloads (want {RELOADS + 1})"
+        return None
 
     # ---- the whole suite ------------------------------------------------------------------
 
@@ -255,6 +311,28 @@ class Suite:
         else:
             self.failed.append(name)
             print(f"FAIL {name} ({secs:.1f}s): {reason}", flush=True)
+
+
+class DuringThread:
+    """Runs fn (returning None or an error text) beside a scenario's UAC."""
+
+    def __init__(self, fn):
+        self.error = None
+        self.thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self.thread.start()
+
+    def _run(self, fn):
+        try:
+            self.error = fn()
+        except Exception as e:  # noqa: BLE001 - any failure of the action fails the scenario
+            self.error = f"{type(e).__name__}: {e}"
+
+    def finish(self):
+        """Waits for the action; True when it failed."""
+        self.thread.join(timeout=60)
+        if self.thread.is_alive():
+            self.error = "still running 60 s after the calls ended"
+        return self.error is not None
 
 
 def wait_listening(proc, port, transport, timeout_s=5.0):
