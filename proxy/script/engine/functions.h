@@ -23,6 +23,7 @@ using FunctionTable = std::map<std::string, FunctionSpec, std::less<>>;
 
 void add_core_functions(FunctionTable& t);  // functions_core.cpp: core, sl, tm, rr
 void add_text_functions(FunctionTable& t);  // functions_text.cpp: textops, maxfwd, sanity, ...
+void add_uri_functions(FunctionTable& t);   // functions_uri.cpp: rewrite*/set*, prefix, strip
 
 // Argument helpers for the compile steps.
 // A value: an int, a pseudo-variable or a string format ("$fU@$fd").

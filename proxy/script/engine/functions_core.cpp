@@ -13,6 +13,7 @@ const FunctionTable& table() {
     FunctionTable f;
     add_core_functions(f);
     add_text_functions(f);
+    add_uri_functions(f);
     return f;
   }();
   return t;

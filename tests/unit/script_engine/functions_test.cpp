@@ -110,5 +110,31 @@ TEST(Functions, ForceRport) {
   EXPECT_EQ(r->host->message().via(0)->branch, "z9hG4bK-1");
 }
 
+TEST(Functions, RequestUriRewrites) {
+  auto ruri = [](std::string_view body) {
+    auto r = run(std::string(body) + " $var(u) = $ru;");
+    return r->error.empty() ? r->ctx->vars["u"].to_str() : "ERR " + r->error;
+  };
+  EXPECT_EQ(ruri("prefix(\"+49\");"), "sip:+49bob@example.com");
+  EXPECT_EQ(ruri("strip(1);"), "sip:ob@example.com");
+  EXPECT_EQ(ruri("strip(10);"), "sip:example.com");
+  EXPECT_EQ(ruri("strip_tail(2);"), "sip:b@example.com");
+  EXPECT_EQ(ruri("rewriteuser(\"carol\");"), "sip:carol@example.com");
+  EXPECT_EQ(ruri("rewritehost(\"10.0.0.9\");"), "sip:bob@10.0.0.9");
+  EXPECT_EQ(ruri("rewritehostport(\"10.0.0.9:5070\");"), "sip:bob@10.0.0.9:5070");
+  EXPECT_EQ(ruri("sethostport(\"[2001:db8::1]:5070\");"), "sip:bob@[2001:db8::1]:5070");
+  EXPECT_EQ(ruri("rewriteport(\"5080\");"), "sip:bob@example.com:5080");
+  EXPECT_EQ(ruri("rewriteuri(\"sip:x@y.org;transport=tcp\");"), "sip:x@y.org;transport=tcp");
+  // Bad values are refused (false) and leave the Request-URI alone.
+  auto r = run("if (!rewriteport(\"99999\")) $var(bad) = 1; if (!rewriteuri(\"::\")) "
+               "$var(bad2) = 1; $var(u) = $ru;");
+  ASSERT_EQ(r->error, "");
+  EXPECT_EQ(r->ctx->vars["bad"].repr(), "1");
+  EXPECT_EQ(r->ctx->vars["bad2"].repr(), "1");
+  EXPECT_EQ(r->ctx->vars["u"].to_str(), "sip:bob@example.com");
+  EXPECT_NE(errors("request_route { strip(-1); }"), "");
+  EXPECT_NE(errors("request_route { prefix(); }"), "");
+}
+
 }  // namespace
 }  // namespace strowger::proxy::script::engine::test
