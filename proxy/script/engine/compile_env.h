@@ -29,6 +29,9 @@ struct CompiledPv {
   SetFn set;  // null when read-only
 };
 std::optional<CompiledPv> compile_pv(CompileEnv& env, const PvRef& pv);
+// selects.cpp: @ruri.user, @via[2].branch, $sel(from.tag): the pseudo-variable they mean.
+std::optional<std::string> select_as_pv(std::string_view name, std::string* error);
+std::optional<CompiledPv> compile_select(CompileEnv& env, std::string_view name, SourceLoc loc);
 
 using TransformFn = std::function<Value(ExecutionContext&, Value)>;
 std::optional<TransformFn> compile_transform(CompileEnv& env, const PvTransform& t, SourceLoc loc);

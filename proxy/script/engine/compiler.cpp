@@ -445,6 +445,7 @@ CompileResult compile(const ParseResult& parsed, const CompileOptions& options) 
   auto program = std::make_shared<Program>();
   program->sources = parsed.sources;
   program->shared_vars = options.shared_vars ? options.shared_vars : std::make_shared<SharedVars>();
+  program->max_run_steps = options.max_run_steps;
   Diagnostics diag;
   Compiler(parsed.script, *program, diag).run();
   for (auto& d : diag.take()) result.diagnostics.push_back(std::move(d));

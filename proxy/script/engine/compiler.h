@@ -1,5 +1,6 @@
 // compile(): turns a parsed script (ParseResult) into an immutable Program, reporting every error.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@ namespace strowger::proxy::script::engine {
 struct CompileOptions {
   // Keep $shv values across a reload: pass the running program's table.
   std::shared_ptr<SharedVars> shared_vars;
+  // Program::max_run_steps (the fuzzer lowers it to keep each input fast).
+  std::uint32_t max_run_steps = 1'000'000;
 };
 
 struct CompileResult {

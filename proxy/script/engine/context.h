@@ -35,8 +35,9 @@ class ExecutionContext {
 
   unsigned run_flags = 0;
   int route_depth = 0;
-  std::uint64_t flags = 0;                         // setflag/isflag (message flags, 0..63)
-  std::uint64_t bflags = 0;                        // setbflag/isbflag (branch 0)
+  std::uint32_t steps = 0;   // route calls + while iterations of this run (Program::max_run_steps)
+  std::uint64_t flags = 0;   // setflag/isflag (message flags, 0..63)
+  std::uint64_t bflags = 0;  // setbflag/isbflag (branch 0)
   std::map<std::string, Value> vars;               // $var(x)
   std::map<std::string, std::vector<Value>> avps;  // $avp(x); back() is the newest
   std::string dst_uri;                             // $du

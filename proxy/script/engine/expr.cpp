@@ -224,9 +224,11 @@ std::optional<ExprFn> compile_expr(CompileEnv& env, const Expr& e) {
       if (!pv) return std::nullopt;
       return pv->get;
     }
-    case ExprKind::kSelect:
-      env.error(e.loc, "selects (" + e.text + ") are not supported in Strowger");
-      return std::nullopt;
+    case ExprKind::kSelect: {
+      auto sel = compile_select(env, e.text, e.loc);
+      if (!sel) return std::nullopt;
+      return sel->get;
+    }
     case ExprKind::kIdent:
       env.error(e.loc, "'" + e.text + "' is not a value here (quote it, or #!define it)");
       return std::nullopt;

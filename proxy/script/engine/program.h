@@ -78,6 +78,10 @@ struct Program {
   std::vector<std::string> aliases;  // alias= lines, host[:port]
   std::vector<std::string> modules;  // loaded module names
   int max_while_loops = 100;         // Kamailio's default
+  // Route calls + while iterations per run_route: nested loops and routes calling themselves
+  // several times are each bounded but multiply (`route[A] { route(A); route(A); }` is 2^100
+  // calls), so a run stops as with exit past this. Far above any real script's needs.
+  std::uint32_t max_run_steps = 1'000'000;
   // modparam("tm", "fr_timer" / "fr_inv_timer"): defaults for t_set_fr; 0: the YAML's timers.
   unsigned fr_timer_ms = 0;
   unsigned fr_inv_timer_ms = 0;

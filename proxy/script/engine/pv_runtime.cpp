@@ -228,7 +228,8 @@ const typename List::value_type* pick(const List& list, std::int64_t i) {
 }
 
 bool needs_inner(const std::string& name) {
-  return name == "var" || name == "avp" || name == "shv" || name == "hdr" || name == "hdrc";
+  return name == "var" || name == "avp" || name == "shv" || name == "hdr" || name == "hdrc" ||
+         name == "sel";
 }
 
 std::optional<CompiledPv> base_pv(CompileEnv& env, const PvRef& pv) {
@@ -358,7 +359,12 @@ std::optional<CompiledPv> compile_pv(CompileEnv& env, const PvRef& pv) {
     env.error(pv.loc, "pseudo-variable contexts ($<" + pv.context + ">) are not supported");
     return std::nullopt;
   }
-  auto base = base_pv(env, pv);
+  std::optional<CompiledPv> base;
+  if (pv.name == "sel" && pv.has_inner) {
+    base = compile_select(env, pv.inner, pv.loc);  // $sel(via[1].branch)
+  } else {
+    base = base_pv(env, pv);
+  }
   if (!base || pv.transforms.empty()) return base;
   std::vector<TransformFn> transforms;
   for (const auto& t : pv.transforms) {

@@ -9,6 +9,16 @@ namespace {
 
 constexpr int kMaxRouteDepth = 100;  // Kamailio's ROUTE_MAX_REC_LEV
 
+// Counts one step; past the budget the run stops as with exit (nothing is sent).
+bool over_budget(ExecutionContext& ctx, const SourceLoc& loc) {
+  if (++ctx.steps <= ctx.program.max_run_steps) return false;
+  ctx.run_flags |= ExecutionContext::kExit;
+  ctx.host.log(kLogErr, "script ran " + std::to_string(ctx.program.max_run_steps) +
+                            " loop iterations and route calls for one message at " +
+                            ctx.program.sources->format(loc) + ", stopped as with exit");
+  return true;
+}
+
 unsigned stop_mask() {
   return ExecutionContext::kExit | ExecutionContext::kDrop | ExecutionContext::kReturn |
          ExecutionContext::kBreak;
@@ -54,6 +64,7 @@ int run_while(ExecutionContext& ctx, const Node& n) {
                                 ctx.program.sources->format(n.loc) + ", loop left");
       break;
     }
+    if (over_budget(ctx, n.loc)) break;
     Value cond = n.expr(ctx);
     if (ctx.run_flags & stop_mask()) break;
     if (!cond.truthy()) break;
@@ -139,6 +150,7 @@ int call_route(ExecutionContext& ctx, int route) {
     return -1;
   }
   const CompiledRoute& r = ctx.program.routes[static_cast<std::size_t>(route)];
+  if (over_budget(ctx, r.body.empty() ? SourceLoc{} : r.body.front().loc)) return 0;
   if (ctx.trace) {
     ctx.trace->line(std::string(route_kind_keyword(r.kind)) +
                     (r.name.empty() ? "" : "[" + r.name + "]"));
@@ -161,6 +173,7 @@ int call_route(ExecutionContext& ctx, int route) {
 
 RunOutcome run_route(ExecutionContext& ctx, int route) {
   ctx.run_flags = 0;
+  ctx.steps = 0;
   RunOutcome out;
   out.ret = call_route(ctx, route);
   out.dropped = (ctx.run_flags & ExecutionContext::kDrop) != 0;

@@ -119,5 +119,21 @@ TEST(Transform, UrisAndParams) {
   EXPECT_EQ(r->ctx->vars["dyn"].repr(), "\"two\"");
 }
 
+TEST(Pv, Selects) {
+  EXPECT_EQ(eval("@ruri.user"), "\"bob\"");
+  EXPECT_EQ(eval("@from.tag"), "\"ft1\"");
+  EXPECT_EQ(eval("@from.uri.host"), "\"example.org\"");
+  EXPECT_EQ(eval("@cseq.method"), "\"INVITE\"");
+  EXPECT_EQ(eval("@via[1].branch"), "\"z9hG4bK-1\"");
+  EXPECT_EQ(eval("$sel(via[1].branch)"), "\"z9hG4bK-1\"");
+  EXPECT_EQ(eval("$(sel(ruri.user){s.toupper})"), "\"BOB\"");
+  EXPECT_EQ(eval("@call_id"), "\"call-1@192.0.2.10\"");
+  // Unknown selects and writes to them are compile errors naming the select.
+  EXPECT_NE(errors("request_route { $var(x) = @msg.body; }").find("select @msg.body is not supported"),
+            std::string::npos);
+  EXPECT_NE(errors("request_route { $var(x) = @via[0]; }").find("start at 1"), std::string::npos);
+  EXPECT_NE(errors("request_route { $sel(ruri) = \"x\"; }"), "");
+}
+
 }  // namespace
 }  // namespace strowger::proxy::script::engine::test
