@@ -92,8 +92,9 @@ bencode::Dict NgDispatcher::run(std::string_view body, const Peer& from) {
   }
   if (is_error(reply)) {
     // Only result and error-reason belong in an error reply.
-    auto reason = reply.get_string("error-reason");
-    set_error(reply, reason ? *reason : std::string_view("unspecified error"));
+    // A copy: set_error clears the dictionary the view points into.
+    std::string reason(reply.get_string("error-reason").value_or("unspecified error"));
+    set_error(reply, reason);
   } else if (!reply.get_string("result")) {
     reply.set("result", "ok");
   }

@@ -1,0 +1,207 @@
+// Loads rtprelay.yaml into RelayConfig; every problem is a ConfigError naming file:line.
+#include "rtprelay/calls/relay_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <set>
+
+#include "common/yaml_config.h"
+#include "rtprelay/control/ng_server.h"
+#include "rtprelay/media/endpoint.h"
+
+namespace strowger::rtprelay::calls {
+namespace {
+
+using common::ConfigError;
+
+// A range must hold at least this many RTP/RTCP pairs: one call (two legs) per stream.
+constexpr int kMinPortPairs = 2;
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& msg) const {
+    throw ConfigError(file_, at.Mark().line + 1, msg);
+  }
+
+  // Unknown keys are errors (a typo must not be ignored), and so are repeated ones: yaml-cpp
+  // would silently keep the first.
+  void only_keys(const YAML::Node& map, const std::set<std::string>& known,
+                 const std::string& section) const {
+    if (!map.IsMap()) fail(map, section + " must be a mapping");
+    std::set<std::string> seen;
+    for (const auto& kv : map) {
+      const std::string key = kv.first.as<std::string>();
+      if (!known.count(key)) fail(kv.first, "unknown setting '" + key + "' in " + section);
+      if (!seen.insert(key).second) fail(kv.first, "'" + key + "' is set twice in " + section);
+    }
+  }
+
+  std::string str(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) fail(n, what + " must be a string");
+    return n.as<std::string>();
+  }
+
+  long integer(const YAML::Node& n, const std::string& what, long lo, long hi) const {
+    if (!n.IsScalar()) fail(n, what + " must be a number");
+    long v = 0;
+    try {
+      v = n.as<long>();
+    } catch (const YAML::Exception&) {
+      fail(n, what + " must be a number, not '" + n.as<std::string>() + "'");
+    }
+    if (v < lo || v > hi)
+      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return v;
+  }
+
+  std::vector<std::string> addresses(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsSequence()) fail(n, what + " must be a list of \"host:port\"");
+    std::vector<std::string> out;
+    std::set<std::string> seen;
+    for (const YAML::Node& item : n) {
+      std::string text = str(item, what + " address");
+      socklen_t len = 0;
+      if (!control::parse_host_port(text, &len))
+        fail(item, what + " address '" + text + "' is not ip:port or [ipv6]:port");
+      if (!seen.insert(text).second) fail(item, what + " address '" + text + "' is listed twice");
+      out.push_back(text);
+    }
+    return out;
+  }
+
+ private:
+  std::string file_;
+};
+
+void read_interfaces(const Reader& r, const YAML::Node& list, RelayConfig& cfg) {
+  if (!list.IsSequence() || list.size() == 0)
+    r.fail(list, "interfaces must be a non-empty list of {name, address, advertise}");
+  std::set<std::string> addresses;
+  std::set<std::pair<std::string, bool>> families;  // (name, is IPv6)
+  for (const YAML::Node& item : list) {
+    r.only_keys(item, {"name", "address", "advertise"}, "interfaces");
+    InterfaceConfig i;
+    i.line = item.Mark().line + 1;
+    i.name = item["name"] ? r.str(item["name"], "interface name") : "default";
+    if (i.name.empty() || i.name.find_first_of(" /!") != std::string::npos)
+      r.fail(item["name"] ? item["name"] : item, "interface name '" + i.name + "' is not valid");
+    if (!item["address"]) r.fail(item, "interface '" + i.name + "' needs 'address'");
+    i.address = r.str(item["address"], "interface address");
+    auto local = media::Endpoint::parse(i.address, 0);
+    if (!local) r.fail(item["address"], "'" + i.address + "' is not an IPv4 or IPv6 address");
+    if (!addresses.insert(local->ip_string()).second)
+      r.fail(item["address"], "address " + i.address + " is used by two interfaces");
+    if (!families.insert({i.name, local->is_v6()}).second)
+      r.fail(item, "interface '" + i.name + "' already has an " +
+                       (local->is_v6() ? "IPv6" : "IPv4") +
+                       " address (a name may hold one of each family)");
+    if (item["advertise"]) {
+      i.advertise = r.str(item["advertise"], "advertise");
+      auto adv = media::Endpoint::parse(i.advertise, 0);
+      if (!adv) r.fail(item["advertise"], "'" + i.advertise + "' is not an IP address");
+      if (adv->is_v6() != local->is_v6())
+        r.fail(item["advertise"],
+               "advertise " + i.advertise + " is not of the family of " + i.address);
+    }
+    cfg.interfaces.push_back(std::move(i));
+  }
+}
+
+RelayConfig from_node(const YAML::Node& root, const std::string& file) {
+  Reader r(file);
+  RelayConfig cfg;
+  cfg.file = file;
+  if (!root.IsDefined() || root.IsNull()) throw ConfigError(file, 1, "the file is empty");
+  r.only_keys(root, {"interfaces", "port_range", "ng", "workers", "timeouts", "log", "control"},
+              "the top level");
+  if (!root["interfaces"]) r.fail(root, "'interfaces' is required (at least one address)");
+  read_interfaces(r, root["interfaces"], cfg);
+  if (const YAML::Node pr = root["port_range"]) {
+    r.only_keys(pr, {"min", "max"}, "port_range");
+    if (pr["min"])
+      cfg.port_min = static_cast<std::uint16_t>(r.integer(pr["min"], "min", 1024, 65535));
+    if (pr["max"])
+      cfg.port_max = static_cast<std::uint16_t>(r.integer(pr["max"], "max", 1024, 65535));
+    if (cfg.port_min % 2 != 0)
+      r.fail(pr["min"], "port_range min must be even (RTP on even ports, RTCP on the next)");
+    if (cfg.port_min >= cfg.port_max)
+      r.fail(pr["max"] ? pr["max"] : pr, "port_range min must be below max");
+    if ((cfg.port_max - cfg.port_min + 1) / 2 < kMinPortPairs)
+      r.fail(pr, "port_range holds fewer than " + std::to_string(kMinPortPairs) +
+                     " RTP/RTCP port pairs (one call)");
+  }
+  if (!root["ng"]) r.fail(root, "'ng' is required (at least one ng control address)");
+  {
+    const YAML::Node ng = root["ng"];
+    r.only_keys(ng, {"udp", "tcp"}, "ng");
+    if (ng["udp"]) cfg.ng_udp = r.addresses(ng["udp"], "ng udp");
+    if (ng["tcp"]) cfg.ng_tcp = r.addresses(ng["tcp"], "ng tcp");
+    if (cfg.ng_udp.empty() && cfg.ng_tcp.empty())
+      r.fail(ng, "ng needs at least one udp or tcp address");
+  }
+  if (root["workers"])
+    cfg.workers = static_cast<int>(r.integer(root["workers"], "workers", 0, 255));
+  if (const YAML::Node t = root["timeouts"]) {
+    r.only_keys(t, {"media_s", "silent_s", "delete_delay_s", "cookie_cache_s"}, "timeouts");
+    if (t["media_s"])
+      cfg.media_timeout_s = static_cast<int>(r.integer(t["media_s"], "media_s", 0, 86400));
+    if (t["silent_s"])
+      cfg.silent_timeout_s = static_cast<int>(r.integer(t["silent_s"], "silent_s", 0, 86400));
+    if (t["delete_delay_s"])
+      cfg.delete_delay_s =
+          static_cast<int>(r.integer(t["delete_delay_s"], "delete_delay_s", 0, 3600));
+    if (t["cookie_cache_s"])
+      cfg.cookie_cache_s =
+          static_cast<int>(r.integer(t["cookie_cache_s"], "cookie_cache_s", 1, 3600));
+  }
+  if (const YAML::Node log = root["log"]) {
+    r.only_keys(log, {"level", "format"}, "log");
+    if (log["level"]) {
+      const std::string level = r.str(log["level"], "log level");
+      if (!common::parse_log_level(level, &cfg.log_level))
+        r.fail(log["level"], "log level must be debug, info, notice, warn or error");
+    }
+    if (log["format"]) {
+      const std::string format = r.str(log["format"], "log format");
+      if (format != "text" && format != "json")
+        r.fail(log["format"], "log format must be text or json");
+      cfg.log_format = format == "json" ? common::LogFormat::kJson : common::LogFormat::kText;
+    }
+  }
+  if (const YAML::Node control = root["control"]) {
+    r.only_keys(control, {"socket"}, "control");
+    if (control["socket"]) cfg.control_socket = r.str(control["socket"], "control socket");
+  }
+  return cfg;
+}
+
+RelayConfig guarded(const std::string& file, const std::function<YAML::Node()>& load) {
+  YAML::Node root;
+  try {
+    root = load();
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(file, 0, "cannot read the file");
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(file, e.mark.line + 1, e.msg);
+  }
+  try {
+    return from_node(root, file);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file, e.mark.line + 1, e.msg);
+  }
+}
+
+}  // namespace
+
+RelayConfig load_config(const std::string& path) {
+  return guarded(path, [&] { return YAML::LoadFile(path); });
+}
+
+RelayConfig parse_config(const std::string& text, const std::string& file) {
+  return guarded(file, [&] { return YAML::Load(text); });
+}
+
+}  // namespace strowger::rtprelay::calls
