@@ -15,6 +15,8 @@
 #include "proxy/config/config.h"
 #include "proxy/core/control.h"
 #include "proxy/core/local_addresses.h"
+#include "proxy/core/module_host.h"
+#include "proxy/module/registry.h"
 #include "proxy/core/routing_script.h"
 #include "proxy/core/worker.h"
 #include "proxy/script/engine/compiler.h"
@@ -39,8 +41,24 @@ void usage(FILE* out) {
 
 }  // namespace
 
+// Strowger's module directories: the build's lib/modules next to bin/, then the install paths.
+std::vector<std::string> module_paths() {
+  std::vector<std::string> paths;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    std::string dir(exe, static_cast<std::size_t>(n));
+    dir.resize(dir.rfind('/'));
+    paths.push_back(dir + "/../lib/modules");
+  }
+  paths.push_back("/usr/local/lib/strowger/modules");
+  paths.push_back("/usr/lib/strowger/modules");
+  return paths;
+}
+
 int main(int argc, char** argv) {
   using namespace strowger;
+  proxy::module::ModuleRegistry::instance().set_default_paths(module_paths());
   std::string config_path;
   bool check_only = false;
   bool check_script = false;
@@ -164,6 +182,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // Modules: process init now (after their parameters), worker init on each worker's thread.
+  auto& modules = proxy::module::ModuleRegistry::instance();
+  proxy::core::ModuleHostImpl module_host(cfg, group);
+  if (auto err = modules.init_all(module_host)) {
+    fprintf(stderr, "%s\n", err->c_str());
+    return 2;
+  }
+  module_host.start_timers();
+  group.on_start = [&modules](int index, event_base* loop) { modules.init_worker({index, loop}); };
+  group.on_stop = [&modules](int index, event_base* loop) { modules.stop_worker({index, loop}); };
   for (auto& w : group.workers) {
     if (auto err = w->open_listeners()) {
       fprintf(stderr, "%s\n", err->c_str());
@@ -179,6 +207,9 @@ int main(int argc, char** argv) {
     control = std::make_unique<common::ControlServer>(options);
     proxy::core::register_core_methods(*control, group, kVersion);
     proxy::core::register_reload_method(*control, routing, !cfg.script.file.empty());
+    for (const proxy::module::LoadedModule* m : modules.modules()) {
+      for (const sipproxy::RpcSpec& rpc : m->descriptor->rpcs) control->add_method(rpc.name, rpc.handler);
+    }
     if (auto err = control->start()) {
       // The proxy still serves SIP; only sipctl is unavailable.
       LOG_ERROR("control socket %s: %s", cfg.control_socket.c_str(), err->c_str());
@@ -216,6 +247,8 @@ int main(int argc, char** argv) {
   if (control) control->stop();  // before the workers its handlers post to
   for (auto& w : group.workers) w->stop();
   for (auto& t : threads) t.join();
+  module_host.stop_timers();
+  modules.shutdown();
   group.workers.clear();
   LOG_INFO("sipproxy stopped");
   return 0;

@@ -73,13 +73,15 @@ void Proxy::forward(ServerTransaction& st, sip::Message& request, std::vector<si
   finish_if_done(*ctx);
 }
 
-void Proxy::start_branch(ResponseContext& ctx, sip::Uri target, std::optional<sip::Uri> next_hop) {
+void Proxy::start_branch(ResponseContext& ctx, sip::Uri target, std::optional<sip::Uri> next_hop,
+                         std::vector<sip::Uri> path) {
   auto owned = std::make_unique<Branch>();
   Branch* branch = owned.get();
   branch->context = &ctx;
   branch->index = static_cast<int>(ctx.branches.size());
   branch->target = std::move(target);
   branch->next_hop = std::move(next_hop);
+  branch->path = std::move(path);
   ctx.branches.push_back(std::move(owned));
   if (ctx.script && ctx.script->branch_route >= 0 && !run_branch_route(ctx, *branch)) {
     branch_final(ctx, *branch, 500, std::nullopt);  // dropped by the branch_route
@@ -88,6 +90,7 @@ void Proxy::start_branch(ResponseContext& ctx, sip::Uri target, std::optional<si
   sip::Uri next = branch->target;
   std::vector<sip::Uri> routes =
       branch->prepared ? branch->prepared->routes() : ctx.request->routes();
+  routes.insert(routes.begin(), branch->path.begin(), branch->path.end());
   if (branch->next_hop) {
     next = *branch->next_hop;
   } else if (!routes.empty()) {
@@ -125,6 +128,11 @@ void Proxy::send_branch(ResponseContext& ctx, Branch& branch) {
     sip::Message request = branch.prepared ? branch.prepared->clone() : ctx.request->clone();
     if (branch.target.to_string() != request.request_uri().to_string())
       request.set_request_uri(branch.target);
+    if (!branch.path.empty()) {
+      std::vector<sip::Uri> routes = branch.path;
+      for (sip::Uri& r : request.routes()) routes.push_back(std::move(r));
+      request.set_routes(routes);
+    }
     // A script decrements Max-Forwards itself (mf_process_maxfwd_header), as in Kamailio.
     if (!ctx.script) {
       auto mf = request.max_forwards();

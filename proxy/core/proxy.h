@@ -98,8 +98,10 @@ class Proxy final : public transaction::TransactionUser {
                                std::string loop_tag);
   void forward(transaction::ServerTransaction& st, sip::Message& request,
                std::vector<sip::Uri> targets, bool parallel, std::string loop_tag);
+  // path: Route headers the branch gets first (a registration's Path, RFC 3327).
   void start_branch(ResponseContext& ctx, sip::Uri target,
-                    std::optional<sip::Uri> next_hop = std::nullopt);
+                    std::optional<sip::Uri> next_hop = std::nullopt,
+                    std::vector<sip::Uri> path = {});
   void resolved(ResponseContext* ctx, Branch* branch, std::vector<dns::Target> hops);
   void send_branch(ResponseContext& ctx, Branch& branch);
   void branch_final(ResponseContext& ctx, Branch& branch, int status,

@@ -52,6 +52,7 @@ struct Branch {
   State state = State::kResolving;
   sip::Uri target;                      // Request-URI of this branch
   std::optional<sip::Uri> next_hop;     // the script's $du: where to send instead of target
+  std::vector<sip::Uri> path;           // Route headers put before the request's own
   std::optional<sip::Message> prepared; // the request as branch_route left it
   std::vector<dns::Target> hops;        // resolved next hops, tried in order (RFC 3263 4.3)
   std::size_t hop = 0;

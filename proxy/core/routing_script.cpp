@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "proxy/module/registry.h"
 #include "proxy/script/engine/compiler.h"
 
 namespace strowger::proxy::core {
@@ -125,6 +126,18 @@ ScriptLoad RoutingScript::load(bool workers_running) {
     for (const std::string& e : conflicts) result.diagnostics += e + "\n";
     result.generation = generation_;
     return result;
+  }
+  if (workers_running) {
+    // A module runs from the start (its init, its workers' state): a reload cannot add one.
+    for (const sipproxy::ModuleDescriptor* d : compiled.program->module_descriptors) {
+      const module::LoadedModule* m = module::ModuleRegistry::instance().find(d->name);
+      if (m == nullptr || !m->initialized) {
+        result.diagnostics += config_.script.file + ": module " + d->name +
+                              " was not loaded at start-up: restart sipproxy to load it\n";
+        result.generation = generation_;
+        return result;
+      }
+    }
   }
   current_ = compiled.program;
   result.ok = true;

@@ -55,12 +55,21 @@ transaction::ServerTransaction* ScriptHost::ensure_transaction() {
   return st;
 }
 
+int ScriptHost::worker() const {
+  return proxy_.worker_index_;
+}
+
 int ScriptHost::reply(int code, std::string_view reason, ReplyMode mode) {
+  return reply_with_headers(code, reason, {}, mode);
+}
+
+int ScriptHost::reply_with_headers(int code, std::string_view reason, std::string_view headers,
+                                   ReplyMode mode) {
   if (code < 100 || code > 699) return -1;
   if (phase_ == ScriptPhase::kFailure) {
     transaction::ServerTransaction* t = ctx != nullptr ? ctx->st : nullptr;
     if (t == nullptr || t->final_sent()) return -1;
-    t->reply(code, std::string(reason));
+    t->reply(code, std::string(reason), headers);
     if (code >= 200) replied = true;
     return 1;
   }
@@ -68,9 +77,9 @@ int ScriptHost::reply(int code, std::string_view reason, ReplyMode mode) {
   if (mode == ReplyMode::kStateful) ensure_transaction();
   if (st != nullptr) {
     if (st->final_sent()) return -1;
-    st->reply(code, std::string(reason));
+    st->reply(code, std::string(reason), headers);
   } else {
-    proxy_.reply_stateless(*message_, from_, code, reason);
+    proxy_.reply_stateless(*message_, from_, code, reason, headers);
   }
   if (code >= 200) replied = true;
   return 1;

@@ -30,6 +30,10 @@ class ScriptHost final : public script::engine::Host {
   bool is_myself(std::string_view host, std::uint16_t port) const override;
 
   int reply(int code, std::string_view reason, script::engine::ReplyMode mode) override;
+  int reply_with_headers(int code, std::string_view reason, std::string_view headers,
+                         script::engine::ReplyMode mode) override;
+  int worker() const override;
+  std::uint64_t connection_id() const override { return from_.connection_id; }
   int reply_error() override;
   int relay(const script::engine::RelayRequest& request) override;
   int forward_stateless(const script::engine::ForwardRequest& request) override;

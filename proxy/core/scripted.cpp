@@ -113,13 +113,28 @@ int Proxy::script_relay(ScriptHost& host, const script::engine::RelayRequest& r)
     host.error_reason = "Unsupported URI Scheme";
     return -1;
   }
-  std::vector<sip::Uri> extra;
-  for (const std::string& b : r.branches) {
-    if (auto uri = sip::Uri::parse(b); uri && uri->is_sip()) {
-      extra.push_back(std::move(*uri));
-    } else {
-      LOG_WARN("t_relay: branch '%s' is not a SIP URI, skipped", b.c_str());
+  struct Extra {
+    sip::Uri uri;
+    std::optional<sip::Uri> next_hop;
+    std::vector<sip::Uri> path;
+  };
+  auto parse_path = [](const std::vector<std::string>& in) {
+    std::vector<sip::Uri> out;
+    for (const std::string& p : in) {
+      if (auto uri = sip::Uri::parse(p)) out.push_back(std::move(*uri));
     }
+    return out;
+  };
+  std::vector<Extra> extra;
+  for (const sipproxy::Branch& b : r.branches) {
+    std::optional<sip::Uri> uri = sip::Uri::parse(b.uri);
+    std::optional<sip::Uri> du;
+    if (!b.dst_uri.empty()) du = sip::Uri::parse(b.dst_uri);
+    if (!uri || (!uri->is_sip() && !du) || (!b.dst_uri.empty() && (!du || !du->is_sip()))) {
+      LOG_WARN("t_relay: branch '%s' is not a SIP URI, skipped", b.uri.c_str());
+      continue;
+    }
+    extra.push_back({std::move(*uri), std::move(du), parse_path(b.path)});
   }
 
   ResponseContext* ctx = nullptr;
@@ -161,8 +176,8 @@ int Proxy::script_relay(ScriptHost& host, const script::engine::RelayRequest& r)
   host.relayed = true;
   const bool outer = !ctx->starting;
   ctx->starting = true;
-  start_branch(*ctx, std::move(ruri), std::move(next_hop));
-  for (sip::Uri& uri : extra) start_branch(*ctx, std::move(uri));
+  start_branch(*ctx, std::move(ruri), std::move(next_hop), parse_path(r.path));
+  for (Extra& e : extra) start_branch(*ctx, std::move(e.uri), std::move(e.next_hop), std::move(e.path));
   if (outer) {
     ctx->starting = false;
     finish_if_done(*ctx);
@@ -203,6 +218,7 @@ bool Proxy::run_failure_route(ResponseContext& ctx) {
   ExecutionContext exec(*program, host);
   host.exec = &exec;
   restore(exec, state);
+  exec.route_kind = script::RouteKind::kFailure;
   exec.failure_route = -1;
   ctx.starting = true;
   script::engine::run_route(exec, route);
@@ -235,6 +251,8 @@ bool Proxy::run_reply_routes(ResponseContext* ctx, Branch* branch, sip::Message&
     ExecutionContext exec(program, host);
     host.exec = &exec;
     if (ctx != nullptr && ctx->script) restore(exec, *ctx->script);
+    exec.route_kind =
+        phase == ScriptPhase::kReply ? script::RouteKind::kReply : script::RouteKind::kOnReply;
     RunOutcome out = script::engine::run_route(exec, route);
     if (ctx != nullptr && ctx->script) {
       ctx->script->flags = exec.flags;
@@ -270,6 +288,7 @@ bool Proxy::run_branch_route(ResponseContext& ctx, Branch& branch) {
   ExecutionContext exec(*state.program, host);
   host.exec = &exec;
   restore(exec, state);
+  exec.route_kind = script::RouteKind::kBranch;
   if (branch.next_hop) exec.dst_uri = branch.next_hop->to_string();
   RunOutcome out = script::engine::run_route(exec, state.branch_route);
   if (out.dropped) return false;

@@ -75,7 +75,11 @@ transport::Address Worker::bound_address(int listener) const {
                                               : tcp_->local_address(listener);
 }
 
-void Worker::run() { event_base_dispatch(base_); }
+void Worker::run() {
+  if (group_.on_start) group_.on_start(index_, base_);
+  event_base_dispatch(base_);
+  if (group_.on_stop) group_.on_stop(index_, base_);
+}
 
 void Worker::stop() { event_active(stop_ev_, EV_READ, 0); }
 

@@ -30,6 +30,9 @@ class WorkerGroup {
  public:
   std::vector<std::unique_ptr<Worker>> workers;
   int size_hint = 1;  // how many workers there will be (set before the first is built)
+  // Run on each worker's thread when it starts and stops (the modules' per-worker hooks).
+  std::function<void(int index, event_base* loop)> on_start;
+  std::function<void(int index, event_base* loop)> on_stop;
   Worker* at(int index) const {
     return index >= 0 && index < static_cast<int>(workers.size())
                ? workers[static_cast<std::size_t>(index)].get()

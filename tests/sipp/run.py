@@ -88,6 +88,9 @@ SCENARIOS = [
              "uac_options.xml", 5, [], target="proxy"),
     Scenario("max_forwards", "a request with Max-Forwards: 0 is answered 483",
              "uac_maxfwd.xml", 5, [], target="dead"),
+    Scenario("module_rpc", "the script's loadable module (pike.so) counts requests; sipctl pike.top "
+             "shows the caller", "uac_options.xml", 5, [], target="proxy", sipproxy_only=True,
+             during="check_pike_top"),
     Scenario("reload_under_load", "20 routing-script reloads (and 2 refused broken scripts) "
              "while calls run: no call fails",
              "uac_call.xml", 150, [Uas("uas_call.xml", 150, pause_ms=300)], sipproxy_only=True,
@@ -236,6 +239,17 @@ class Suite:
         sipctl = Path(self.args.bin).resolve().parent / "sipctl"
         return subprocess.run([str(sipctl), "-s", str(self.workdir / "sipproxy.sock"), "-j", *args],
                               capture_output=True, text=True, timeout=20)
+
+    def check_pike_top(self):
+        """pike.top (an RPC command of a loaded module) lists the loopback caller."""
+        time.sleep(0.5)  # let some OPTIONS through first
+        out = self.sipctl("pike.top", "limit=5")
+        if out.returncode != 0:
+            return f"sipctl pike.top failed: {out.stderr.strip()}"
+        sources = json.loads(out.stdout)["sources"]
+        if not any(s["ip"] == "127.0.0.1" and not s["blocked"] for s in sources):
+            return f"pike.top does not list 127.0.0.1 unblocked: {sources}"
+        return None
 
     def reload_script_repeatedly(self):
         """Reloads the script RELOADS times (each a different program: a new log line), and twice

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "proxy/module/registry.h"
 #include "proxy/script/engine/compile_env.h"
 
 namespace strowger::proxy::script::engine {
@@ -191,15 +192,32 @@ class Compiler {
     }
   }
 
+  std::set<std::string> failed_modules_;
+
   void modules() {
     std::set<std::string> loaded;
+    std::string mpath;
+    for (const auto& lp : env_.script.load_paths) mpath = lp.path;  // the last one counts
     for (const auto& m : env_.script.modules) {
       std::string name = module_name(m.path);
-      if (!kBuiltinModules.contains(name)) {
-        env_.error(m.loc, "module " + name + " is not available in Strowger yet");
+      if (kBuiltinModules.contains(name)) {
+        if (loaded.insert(name).second) env_.program.modules.push_back(name);
         continue;
       }
+      // A loadable module: Strowger's own .so of that name (a directory in the path is
+      // Kamailio's, so only the name counts).
+      std::string error;
+      const module::LoadedModule* lm = module::ModuleRegistry::instance().load(
+          name, mpath, env_.program.sources->format(m.loc), &error);
+      if (lm == nullptr) {
+        env_.error(m.loc, error);
+        failed_modules_.insert(name);
+        continue;
+      }
+      loaded.insert(lm->descriptor->name);
       if (loaded.insert(name).second) env_.program.modules.push_back(name);
+      auto& ds = env_.program.module_descriptors;
+      if (std::find(ds.begin(), ds.end(), lm->descriptor) == ds.end()) ds.push_back(lm->descriptor);
     }
     for (const auto& p : env_.script.modparams) modparam(p, loaded);
   }
@@ -213,12 +231,18 @@ class Compiler {
     }
     names.push_back(rest);
     for (const auto& name : names) {
-      if (!kBuiltinModules.contains(name)) {
-        env_.error(p.loc, "module " + name + " is not available in Strowger yet");
-        continue;
-      }
+      if (failed_modules_.contains(name)) continue;  // its loadmodule line has the error
       if (!loaded.contains(name)) {
         env_.error(p.loc, "modparam for module " + name + ", which is not loaded");
+        continue;
+      }
+      if (!kBuiltinModules.contains(name)) {
+        sipproxy::ParamValue v;
+        v.type = p.is_int ? sipproxy::ParamType::kInt : sipproxy::ParamType::kString;
+        v.i = p.int_value;
+        v.s = p.str_value;
+        if (auto err = module::ModuleRegistry::instance().set_param(name, p.param, v))
+          env_.error(p.loc, *err);
         continue;
       }
       std::string key = name + "." + p.param;
@@ -375,8 +399,17 @@ class Compiler {
       n->expr = [get, value](ExecutionContext& ctx) {
         Value l = get(ctx);
         Value r = value(ctx);
-        if (l.is_str()) return Value::of(l.s + r.to_str());
-        return Value::of(l.to_int() + r.to_int());
+        if (!l.is_str()) {  // wraps like '+' (no signed overflow)
+          return Value::of(static_cast<std::int64_t>(static_cast<std::uint64_t>(l.to_int()) +
+                                                     static_cast<std::uint64_t>(r.to_int())));
+        }
+        std::string rs = r.to_str();
+        if (l.s.size() + rs.size() > kMaxBuiltString) {
+          ctx.host.log(kLogErr, "string longer than " + std::to_string(kMaxBuiltString) +
+                                    " bytes built by '+='; the result is $null");
+          return Value::null();
+        }
+        return Value::of(l.s + rs);
       };
     }
     return true;

@@ -41,7 +41,9 @@ class ExecutionContext {
   std::map<std::string, Value> vars;               // $var(x)
   std::map<std::string, std::vector<Value>> avps;  // $avp(x); back() is the newest
   std::string dst_uri;                             // $du
-  std::vector<std::string> branches;
+  std::vector<std::string> path;  // branch 0's Path (set by lookup)
+  std::vector<sipproxy::Branch> branches;
+  RouteKind route_kind = RouteKind::kRequest;  // the kind of the route the core started
   int failure_route = -1;
   int onreply_route = -1;
   int branch_route = -1;

@@ -58,6 +58,11 @@ void DryRunHost::action(std::string text) {
 }
 
 int DryRunHost::reply(int code, std::string_view reason, ReplyMode mode) {
+  return reply_with_headers(code, reason, {}, mode);
+}
+
+int DryRunHost::reply_with_headers(int code, std::string_view reason, std::string_view headers,
+                                   ReplyMode mode) {
   if (!msg_.is_request()) return -1;
   if (msg_.method() == sip::Method::kAck) {
     log(kLogErr, "cannot reply to an ACK");
@@ -65,8 +70,17 @@ int DryRunHost::reply(int code, std::string_view reason, ReplyMode mode) {
   }
   bool stateful = mode == ReplyMode::kStateful || (mode == ReplyMode::kAuto && transaction_);
   if (mode == ReplyMode::kStateful) transaction_ = true;
-  action("reply " + std::to_string(code) + " " + std::string(reason) +
-         (stateful ? " (stateful)" : " (stateless)"));
+  std::string text = "reply " + std::to_string(code) + " " + std::string(reason) +
+                     (stateful ? " (stateful)" : " (stateless)");
+  // Extra headers shown one per line, so a golden trace pins them down.
+  for (std::string_view rest = headers; !rest.empty();) {
+    std::size_t end = rest.find("\r\n");
+    std::string_view line = rest.substr(0, end);
+    if (!line.empty()) text += "\n  + " + std::string(line);
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 2);
+  }
+  action(text);
   return 1;
 }
 
@@ -83,7 +97,10 @@ int DryRunHost::relay(const RelayRequest& r) {
   forwarded_ = true;
   std::string text = "relay (stateful) to ";
   text += r.host.empty() ? next_hop(r.dst_uri) : r.host + ":" + std::to_string(r.port);
-  for (const auto& b : r.branches) text += " + branch " + b;
+  for (const auto& b : r.branches) {
+    text += " + branch " + b.uri;
+    if (!b.dst_uri.empty()) text += " via " + b.dst_uri;
+  }
   if (r.failure_route >= 0) text += ", failure route " + route_label(program, r.failure_route);
   if (r.onreply_route >= 0) text += ", reply route " + route_label(program, r.onreply_route);
   if (r.branch_route >= 0) text += ", branch route " + route_label(program, r.branch_route);

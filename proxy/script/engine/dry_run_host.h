@@ -25,6 +25,8 @@ class DryRunHost : public Host {
   bool is_myself(std::string_view host, std::uint16_t port) const override;
 
   int reply(int code, std::string_view reason, ReplyMode mode) override;
+  int reply_with_headers(int code, std::string_view reason, std::string_view headers,
+                         ReplyMode mode) override;
   int relay(const RelayRequest& request) override;
   int forward_stateless(const ForwardRequest& request) override;
   int record_route(std::string_view params) override;

@@ -54,7 +54,15 @@ bool compare(BinaryOp op, const Value& l, const Value& r) {
 }
 
 Value arithmetic(BinaryOp op, const Value& l, const Value& r, ExecutionContext& ctx) {
-  if (op == BinaryOp::kAdd && l.is_str()) return Value::of(l.s + r.to_str());
+  if (op == BinaryOp::kAdd && l.is_str()) {
+    std::string rs = r.to_str();
+    if (l.s.size() + rs.size() > kMaxBuiltString) {
+      ctx.host.log(kLogErr, "string longer than " + std::to_string(kMaxBuiltString) +
+                                " bytes built by '+'; the result is $null");
+      return Value::null();
+    }
+    return Value::of(l.s + rs);
+  }
   std::int64_t a = l.to_int();
   std::int64_t b = r.to_int();
   switch (op) {
@@ -284,6 +292,11 @@ std::optional<ExprFn> compile_format(CompileEnv& env, const std::string& text, S
       if (p.pv) {
         Value v = p.pv(ctx);
         out += v.is_null() ? "<null>" : v.to_str();  // as Kamailio prints $null in formats
+      }
+      if (out.size() > kMaxBuiltString) {
+        ctx.host.log(kLogErr, "string longer than " + std::to_string(kMaxBuiltString) +
+                                  " bytes built by a format; the result is $null");
+        return Value::null();
       }
     }
     return Value::of(std::move(out));

@@ -3,6 +3,7 @@
 
 #include "proxy/script/engine/fields.h"
 #include "proxy/script/engine/functions.h"
+#include "proxy/script/engine/module_calls.h"
 #include "proxy/script/engine/runtime.h"
 
 namespace strowger::proxy::script::engine {
@@ -124,6 +125,7 @@ std::optional<ActionFn> relay(CompileEnv& env, const Expr& call) {
     RelayRequest r;
     r.dst_uri = c.dst_uri;
     r.branches = c.branches;
+    r.path = c.path;
     r.failure_route = c.failure_route;
     r.onreply_route = c.onreply_route;
     r.branch_route = c.branch_route;
@@ -262,7 +264,9 @@ std::optional<ActionFn> append_branch(CompileEnv& env, const Expr& call) {
       c.host.log(kLogErr, "append_branch(): too many branches (12 at most)");
       return -1;
     }
-    c.branches.push_back(std::move(text));
+    sipproxy::Branch b;
+    b.uri = std::move(text);
+    c.branches.push_back(std::move(b));
     return 1;
   };
 }
@@ -412,19 +416,28 @@ std::optional<int> arg_flag(CompileEnv& env, const Expr& a) {
 std::optional<ExprFn> compile_call(CompileEnv& env, const Expr& call) {
   if (call.text == "route") return route_call(env, call);
   auto it = table().find(call.text);
+  std::optional<ActionFn> action;
   if (it == table().end()) {
-    env.error(call.loc, "unknown function " + call.text + "() (not available in Strowger)");
-    return std::nullopt;
+    const sipproxy::FunctionSpec* fn = find_module_function(env.program, call.text);
+    if (fn == nullptr) {
+      env.error(call.loc, "unknown function " + call.text + "() (not available in Strowger" +
+                              (env.program.module_descriptors.empty()
+                                   ? std::string(")")
+                                   : std::string(" or in the modules loaded)")));
+      return std::nullopt;
+    }
+    action = compile_module_call(env, call, *fn);
+  } else {
+    const FunctionSpec& spec = it->second;
+    if (call.args.size() < spec.min_args || call.args.size() > spec.max_args) {
+      std::string range = std::to_string(spec.min_args);
+      if (spec.max_args != spec.min_args) range += " to " + std::to_string(spec.max_args);
+      env.error(call.loc, call.text + "() takes " + range + " argument(s), " +
+                              std::to_string(call.args.size()) + " given");
+      return std::nullopt;
+    }
+    action = spec.compile(env, call);
   }
-  const FunctionSpec& spec = it->second;
-  if (call.args.size() < spec.min_args || call.args.size() > spec.max_args) {
-    std::string range = std::to_string(spec.min_args);
-    if (spec.max_args != spec.min_args) range += " to " + std::to_string(spec.max_args);
-    env.error(call.loc, call.text + "() takes " + range + " argument(s), " +
-                            std::to_string(call.args.size()) + " given");
-    return std::nullopt;
-  }
-  auto action = spec.compile(env, call);
   if (!action) return std::nullopt;
   std::vector<ExprFn> trace_args;
   for (const auto& a : call.args) trace_args.push_back(trace_arg(env, *a));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "proxy/sip/message.h"
+#include "sipproxy/script.h"
 
 namespace strowger::proxy::script::engine {
 
@@ -25,7 +26,8 @@ enum class ReplyMode : std::uint8_t {
 // Everything t_relay() hands to the core. Route ids are indices into Program::routes (-1: none).
 struct RelayRequest {
   std::string dst_uri;                // $du; empty: next hop from the Request-URI (or Route)
-  std::vector<std::string> branches;  // additional branches (append_branch), each a URI
+  std::vector<std::string> path;  // the Request-URI branch's Path (lookup of a contact with Path)
+  std::vector<sipproxy::Branch> branches;  // additional branches (append_branch, lookup)
   int failure_route = -1;
   int onreply_route = -1;
   int branch_route = -1;
@@ -69,6 +71,10 @@ class Host {
   virtual bool is_myself(std::string_view host, std::uint16_t port) const = 0;
 
   virtual int reply(int code, std::string_view reason, ReplyMode mode) = 0;
+  // A reply with extra header lines ("Name: value\r\n"...), for module functions (registrar
+  // 200 with Contact, auth challenges).
+  virtual int reply_with_headers(int code, std::string_view reason, std::string_view headers,
+                                 ReplyMode mode) = 0;
   // sl_reply_error: answers with the last internal error (why t_relay failed); 500 without one.
   virtual int reply_error() { return reply(500, "Server Internal Error", ReplyMode::kStateless); }
   virtual int relay(const RelayRequest& request) = 0;
@@ -85,6 +91,9 @@ class Host {
   virtual int transaction_branch_index() const = 0;
   // t_is_branch_route(): the script runs in a branch_route.
   virtual bool in_branch_route() const { return false; }
+  virtual int worker() const { return 0; }
+  // The connection the message arrived on (0: UDP or none).
+  virtual std::uint64_t connection_id() const { return 0; }
 
   virtual void log(int level, std::string_view text) = 0;
 };

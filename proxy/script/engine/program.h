@@ -12,6 +12,7 @@
 #include "proxy/script/ast.h"
 #include "proxy/script/engine/values.h"
 #include "proxy/script/regex.h"
+#include "sipproxy/module.h"
 
 namespace strowger::proxy::script::engine {
 
@@ -77,6 +78,8 @@ struct Program {
   std::vector<Setting> settings;
   std::vector<std::string> aliases;  // alias= lines, host[:port]
   std::vector<std::string> modules;  // loaded module names
+  // Modules the script loaded with loadmodule (process-wide, see proxy/module/registry.h).
+  std::vector<const sipproxy::ModuleDescriptor*> module_descriptors;
   int max_while_loops = 100;         // Kamailio's default
   // Route calls + while iterations per run_route: nested loops and routes calling themselves
   // several times are each bounded but multiply (`route[A] { route(A); route(A); }` is 2^100

@@ -2,6 +2,7 @@
 #include <functional>
 #include <map>
 
+#include "proxy/script/engine/module_calls.h"
 #include "proxy/script/engine/compile_env.h"
 
 namespace strowger::proxy::script::engine {
@@ -311,6 +312,7 @@ std::optional<CompiledPv> base_pv(CompileEnv& env, const PvRef& pv) {
   }
   auto it = message_pvs().find(n);
   if (it == message_pvs().end()) {
+    if (auto m = compile_module_pv(env.program, pv)) return m;
     env.error(pv.loc, "unknown pseudo-variable " + pv_to_string(pv));
     return std::nullopt;
   }

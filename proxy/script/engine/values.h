@@ -7,6 +7,10 @@
 
 namespace strowger::proxy::script::engine {
 
+// Strings the script builds ('+', '+=', "format $x") stop here (the most a SIP message over
+// UDP can carry): a loop doubling $var(x) would otherwise take all memory in ~30 iterations.
+constexpr std::size_t kMaxBuiltString = 65535;
+
 struct Value {
   enum class Kind : std::uint8_t { kNull, kInt, kStr };
   Kind kind = Kind::kNull;

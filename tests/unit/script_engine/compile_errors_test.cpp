@@ -48,7 +48,7 @@ TEST(CompileErrors, GlobalsAndModules) {
   EXPECT_EQ(errors("frobnicate=1\nrequest_route { exit; }\n"),
             "t.cfg:1:1: unknown global setting 'frobnicate'\n");
   EXPECT_EQ(errors("loadmodule \"usrloc.so\"\nrequest_route { exit; }\n"),
-            "t.cfg:1:1: module usrloc is not available in Strowger yet\n");
+            "t.cfg:1:1: module usrloc is not available in Strowger\n");
   EXPECT_EQ(errors("loadmodule \"tm.so\"\nmodparam(\"tm\", \"fr_timer\", 1000)\n"
                    "modparam(\"tm\", \"bogus\", 1)\nmodparam(\"rr\", \"enable_full_lr\", 1)\n"
                    "request_route { exit; }\n"),
