@@ -1,6 +1,7 @@
 // Expression semantics: Kamailio typing rules, truth rules, control flow.
 #include <gtest/gtest.h>
 
+#include "proxy/script/engine/dry_run.h"
 #include "tests/unit/script_engine/engine_test_util.h"
 
 namespace strowger::proxy::script::engine::test {
@@ -144,6 +145,78 @@ TEST(Flow, RecursionIsCapped) {
   ASSERT_EQ(r->error, "");
   EXPECT_EQ(r->ctx->vars["after"].repr(), "1");
   EXPECT_NE(r->trace.out.find("too many nested route calls"), std::string::npos);
+}
+
+// Runs request_route of script (no trace: a million trace lines would dominate the test).
+std::unique_ptr<Run> run_untraced(const std::string& script, std::uint32_t max_run_steps) {
+  auto r = std::make_unique<Run>();
+  CompileOptions options;
+  options.max_run_steps = max_run_steps;
+  auto compiled = compile_text(script, "t.cfg", options);
+  if (!compiled.ok()) {
+    r->error = compiled.format_diagnostics();
+    return r;
+  }
+  r->program = compiled.program;
+  auto msg = sip::Message::parse(normalize_message_text(kInvite));
+  if (!msg.ok()) {
+    r->error = "message: " + msg.error().message;
+    return r;
+  }
+  r->host = std::make_unique<DryRunHost>(std::move(msg.value()), Peer{"udp", "192.0.2.10", 5060},
+                                         Peer{"udp", "127.0.0.1", 5060}, r->program->aliases);
+  r->ctx = std::make_unique<ExecutionContext>(*r->program, *r->host);
+  r->outcome = run_route(*r->ctx, r->program->request_route);
+  return r;
+}
+
+// Found by script_compile_fuzz: each route call and loop was bounded, but a route calling
+// itself twice is 2^100 calls and nested loops multiply, so one message held a worker forever.
+TEST(Flow, WholeRunHasAStepBudget) {
+  const std::string twice =
+      "route[A] { $var(n) = $var(n) + 1; route(A); route(A); }\n"
+      "request_route { route(A); $var(after) = 1; }\n";
+  auto r = run_untraced(twice, 1'000'000);  // the default budget
+  ASSERT_EQ(r->error, "");
+  EXPECT_TRUE(r->outcome.exited);
+  EXPECT_EQ(r->ctx->vars["n"].repr(), "999999");  // request_route is the first step
+  EXPECT_EQ(r->ctx->vars.count("after"), 0u);
+
+  const std::string nested =
+      "max_while_loops=1000000\n"
+      "request_route { while (1) { while (1) { $var(n) += 1; } } $var(after) = 1; }\n";
+  r = run_untraced(nested, 1000);
+  ASSERT_EQ(r->error, "");
+  EXPECT_TRUE(r->outcome.exited);
+  EXPECT_EQ(r->ctx->vars["n"].repr(), "998");  // request_route, 1 outer, 998 inner
+  EXPECT_EQ(r->ctx->vars.count("after"), 0u);
+
+  // The budget is per run: a second run of the same context starts from zero.
+  r->outcome = run_route(*r->ctx, r->program->request_route);
+  EXPECT_EQ(r->ctx->vars["n"].repr(), "1996");
+}
+
+// A loop doubling a string took all memory (std::bad_alloc ends the process): strings the
+// script builds stop at kMaxBuiltString, the expression giving $null and an error log.
+TEST(Flow, BuiltStringsAreCapped) {
+  for (const char* body : {"$var(x) = $var(x) + $var(x);", "$var(x) += $var(x);"}) {
+    auto r = run(std::string("$var(x) = \"ab\"; $var(n) = 0; while ($var(n) < 40) { ") + body +
+                 " $var(n) += 1; if ($var(x) == $null) break; }");
+    ASSERT_EQ(r->error, "") << body;
+    EXPECT_EQ(r->ctx->vars["n"].repr(), "15") << body;  // 2 << 15 bytes is the first too long
+    EXPECT_NE(r->trace.out.find("string longer than 65535 bytes built by '+"), std::string::npos)
+        << body;
+  }
+  // Format strings (function arguments) are bounded the same way.
+  auto r =
+      run("$var(x) = \"0123456789\"; $var(n) = 0;"
+          "while ($var(n) < 12) { $var(x) = $var(x) + $var(x); $var(n) += 1; }"
+          "xlog(\"$var(x)$var(x)\");");
+  ASSERT_EQ(r->error, "");
+  EXPECT_EQ(r->ctx->vars["x"].s.size(), 40960u);
+  EXPECT_NE(r->trace.out.find("string longer than 65535 bytes built by a format"),
+            std::string::npos);
+  EXPECT_EQ(eval("\"ab\" + \"cd\""), "\"abcd\"");
 }
 
 }  // namespace
