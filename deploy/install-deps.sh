@@ -9,8 +9,10 @@ BUILD_PKGS=(build-essential cmake pkg-config g++ clang
             nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev)
 RUN_PKGS=(iproute2 python3 util-linux procps)
 # Only the test suites need these: SIPp drives the SIPp suite, Kamailio is the interop peer and
-# benchmark anchor.
-TEST_PKGS=(sip-tester kamailio)
+# benchmark anchor. rtpengine-daemon is the relay suite's and relay benchmark's reference relay
+# (run in userspace, --table=-1; its service is never started); tshark brings dumpcap, which
+# records the relay suite's SIPp media on lo.
+TEST_PKGS=(sip-tester kamailio rtpengine-daemon tshark)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 case "${1:-}" in
@@ -48,8 +50,10 @@ fi
 apt-get update
 apt-get install -y --no-install-recommends "${missing[@]}"
 
-# Kamailio is a test peer here, not a service: keep it from starting at boot either.
-if printf '%s\n' "${missing[@]}" | grep -qx kamailio && [ -d /run/systemd/system ]; then
-  systemctl disable --now kamailio.service >/dev/null 2>&1 || true
-fi
+# Kamailio and rtpengine are test peers here, not services: keep them from starting at boot.
+for svc in kamailio rtpengine-daemon; do
+  if printf '%s\n' "${missing[@]}" | grep -qx "$svc" && [ -d /run/systemd/system ]; then
+    systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+  fi
+done
 echo "install-deps: done"

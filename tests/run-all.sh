@@ -105,6 +105,10 @@ if build build "$BUILD_DIR" -DSTROWGER_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebIn
   py_suite sipp "sipp suite" "$PYTHON" tests/sipp/run.py --bin "$BUILD_DIR/bin/sipproxy"
   step "torture corpus"
   py_suite torture "torture suite" "$PYTHON" tests/torture/run.py --bin "$BUILD_DIR/bin/sipproxy"
+  step "relay suite (rtprelay, driven by Kamailio's rtpengine module)"
+  py_suite relay "relay suite" "$PYTHON" tests/relay/run.py --relay rtprelay --bin "$BUILD_DIR/bin/rtprelay"
+  step "relay suite against rtpengine (the reference: keeps the harness honest)"
+  py_suite relay-rtpengine "relay suite" "$PYTHON" tests/relay/run.py --relay rtpengine
 fi
 
 step "build ($ASAN_BUILD_DIR, ASan+UBSan)"
