@@ -7,12 +7,19 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config g++ clang
             libsofia-sip-ua-dev libevent-dev libyaml-cpp-dev libc-ares-dev libssl-dev
             nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev)
+# auth module: libpq for the optional PostgreSQL subscriber table.
+BUILD_PKGS+=(libpq-dev)
 RUN_PKGS=(iproute2 python3 util-linux procps)
 # Only the test suites need these: SIPp drives the SIPp suite, Kamailio is the interop peer and
 # benchmark anchor. rtpengine-daemon is the relay suite's and relay benchmark's reference relay
 # (run in userspace, --table=-1; its service is never started); tshark brings dumpcap, which
 # records the relay suite's SIPp media on lo.
 TEST_PKGS=(sip-tester kamailio rtpengine-daemon tshark)
+# tests/auth starts a throwaway PostgreSQL server (initdb/pg_ctl) for the subscriber table.
+TEST_PKGS+=(postgresql)
+# usrloc's Redis backend (hiredis) and the registrar suite's Redis server.
+BUILD_PKGS+=(libhiredis-dev)
+TEST_PKGS+=(redis-server)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 case "${1:-}" in

@@ -105,6 +105,16 @@ if build build "$BUILD_DIR" -DSTROWGER_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebIn
   py_suite sipp "sipp suite" "$PYTHON" tests/sipp/run.py --bin "$BUILD_DIR/bin/sipproxy"
   step "torture corpus"
   py_suite torture "torture suite" "$PYTHON" tests/torture/run.py --bin "$BUILD_DIR/bin/sipproxy"
+  step "registrar suite (usrloc + registrar modules, Redis)"
+  py_suite registrar "registrar suite" "$PYTHON" tests/registrar/run.py --bin "$BUILD_DIR/bin/sipproxy"
+  step "auth suite (digest auth module, PostgreSQL)"
+  py_suite auth "auth suite" "$PYTHON" tests/auth/run.py --bin "$BUILD_DIR/bin/sipproxy"
+  step "relay suite (sipproxy's relay module driving rtprelay)"
+  py_suite relay-sipproxy "relay suite" "$PYTHON" tests/relay/run.py --relay rtprelay \
+    --bin "$BUILD_DIR/bin/rtprelay" --proxy sipproxy --proxy-bin "$BUILD_DIR/bin/sipproxy"
+  step "relay suite (sipproxy's relay module driving rtpengine)"
+  py_suite relay-sipproxy-rtpengine "relay suite" "$PYTHON" tests/relay/run.py --relay rtpengine \
+    --proxy sipproxy --proxy-bin "$BUILD_DIR/bin/sipproxy"
   step "relay suite (rtprelay, driven by Kamailio's rtpengine module)"
   py_suite relay "relay suite" "$PYTHON" tests/relay/run.py --relay rtprelay --bin "$BUILD_DIR/bin/rtprelay"
   step "relay suite against rtpengine (the reference: keeps the harness honest)"
@@ -118,6 +128,9 @@ if build build-asan "$ASAN_BUILD_DIR" -DSTROWGER_SANITIZE=ON -DCMAKE_BUILD_TYPE=
   ctest_suite unit-asan "$ASAN_BUILD_DIR"
   step "SIPp suite (ASan+UBSan)"
   py_suite sipp-asan "sipp suite" "$PYTHON" tests/sipp/run.py --bin "$ASAN_BUILD_DIR/bin/sipproxy"
+  step "registrar and auth suites (ASan+UBSan: the modules under sanitizers)"
+  py_suite registrar-asan "registrar suite" "$PYTHON" tests/registrar/run.py --bin "$ASAN_BUILD_DIR/bin/sipproxy"
+  py_suite auth-asan "auth suite" "$PYTHON" tests/auth/run.py --bin "$ASAN_BUILD_DIR/bin/sipproxy"
 fi
 
 printf '\n=== summary (%ds, logs in %s)\n' $((SECONDS - started)) "$LOG_DIR"

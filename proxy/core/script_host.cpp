@@ -87,6 +87,7 @@ int ScriptHost::reply_with_headers(int code, std::string_view reason, std::strin
 
 int ScriptHost::reply_error() {
   if (phase_ != ScriptPhase::kRequest || message_->method() == sip::Method::kAck) return -1;
+  if (replied) return -1;  // a function (save(), a module's reply) already answered
   if (st != nullptr) {
     if (st->final_sent()) return -1;
     st->reply(error_code, error_reason, error_headers);

@@ -305,6 +305,37 @@ std::string_view Message::body() const {
   return {sip_->sip_payload->pl_data, sip_->sip_payload->pl_len};
 }
 
+bool Message::set_body(std::string_view body) {
+  if (!sip_) return false;
+  auto* pub = reinterpret_cast<msg_pub_t*>(sip_);
+  su_home_t* home = msg_home(msg_);
+  msg_header_t* payload = nullptr;
+  if (!body.empty()) {
+    // sip_payload_create copies the bytes into the message's home.
+    payload = reinterpret_cast<msg_header_t*>(
+        sip_payload_create(home, body.data(), static_cast<isize_t>(body.size())));
+    if (!payload) return false;
+  }
+  auto* length = reinterpret_cast<msg_header_t*>(
+      sip_content_length_create(home, static_cast<std::uint32_t>(body.size())));
+  if (!length) return false;
+  if (sip_->sip_payload) {
+    auto* old = reinterpret_cast<msg_header_t*>(sip_->sip_payload);
+    detail::clear_encoding(old);
+    msg_header_remove(msg_, pub, old);
+  }
+  if (payload && msg_header_insert(msg_, pub, payload) < 0) return false;
+  if (sip_->sip_content_length) {
+    auto* old = reinterpret_cast<msg_header_t*>(sip_->sip_content_length);
+    detail::clear_encoding(old);
+    if (msg_header_replace(msg_, pub, old, length) < 0) return false;
+  } else if (msg_header_insert(msg_, pub, length) < 0) {
+    return false;
+  }
+  touched();
+  return true;
+}
+
 std::string_view Message::content_type() const {
   return sip_ && sip_->sip_content_type ? view(sip_->sip_content_type->c_type) : std::string_view();
 }

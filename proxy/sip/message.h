@@ -136,6 +136,9 @@ class Message {
 
   std::string_view body() const;
   std::string_view content_type() const;
+  // Replaces the body (the relay module's rewritten SDP) and sets Content-Length to its size;
+  // Content-Type stays as it is. An empty body removes it. False when sofia cannot allocate.
+  bool set_body(std::string_view body);
 
   // Serializes once (cached until the next edit) and returns the wire bytes.
   std::string_view wire();

@@ -326,6 +326,27 @@ def write_kamailio_config(path, port, ng_port, *, flags="replace-origin replace-
     Path(path).write_text(text_)
 
 
+# ---- sipproxy with its relay module (modules/rtprelay) --------------------------------------
+
+DEFAULT_SIPPROXY = REPO / "build" / "bin" / "sipproxy"
+
+
+def write_sipproxy_relay_config(workdir, port, ng_port, *,
+                                flags="replace-origin replace-session-connection", workers=2,
+                                log_level="info"):
+    """sipproxy.yaml + routing.cfg (sipproxy-rtprelay.cfg.in) in workdir; returns the yaml path."""
+    script = Path(workdir) / "routing.cfg"
+    text_ = (RELAY_DIR / "sipproxy-rtprelay.cfg.in").read_text()
+    for key, value in {"@NG_PORT@": str(ng_port), "@FLAGS@": flags}.items():
+        text_ = text_.replace(key, value)
+    script.write_text(text_)
+    cfg = Path(workdir) / "sipproxy.yaml"
+    h.write_sipproxy_config(cfg, [("udp", "127.0.0.1", port)], workers=workers, t1_ms=200,
+                            timer_c_ms=10000, control_socket=Path(workdir) / "sipproxy.sock",
+                            log_level=log_level, script=script)
+    return cfg
+
+
 def sipp_received(message_log, first_line_re):
     """Bodies (str) of the messages a SIPp -trace_msg log shows as received whose first line
     matches first_line_re, in order."""

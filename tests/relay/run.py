@@ -51,6 +51,22 @@ class Suite:
                     + h.tail(self.relay.log_path, 30))
         return None
 
+    def start_proxy(self):
+        if self.args.proxy == "sipproxy":
+            return self.start_sipproxy()
+        return self.start_kamailio()
+
+    def start_sipproxy(self):
+        cfg = rh.write_sipproxy_relay_config(self.workdir, self.proxy_port, self.ng_port)
+        self.kamailio = h.ProxyProcess([self.args.proxy_bin, "-c", cfg],
+                                       self.workdir / "sipproxy.log", env=h.sanitizer_env(),
+                                       cwd=self.workdir)
+        self.kamailio.start()
+        if not self.kamailio.wait_ready(RELAY_IP, self.proxy_port, timeout_s=30):
+            return (f"sipproxy did not answer OPTIONS on {RELAY_IP}:{self.proxy_port}\n"
+                    + h.tail(self.kamailio.log_path, 30))
+        return None
+
     def start_kamailio(self):
         cfg = self.workdir / "kamailio.cfg"
         rh.write_kamailio_config(cfg, self.proxy_port, self.ng_port)
@@ -75,9 +91,9 @@ class Suite:
         reason = self.start_relay()
         self.record("relay_start", reason, 0.0)
         needs_sip = any(sip for _, _, sip in checks)
-        sip_reason = self.start_kamailio() if reason is None and needs_sip else None
+        sip_reason = self.start_proxy() if reason is None and needs_sip else None
         if needs_sip and reason is None:
-            self.record("kamailio_start", sip_reason, 0.0)
+            self.record(f"{self.args.proxy}_start", sip_reason, 0.0)
         for name, fn, sip in checks:
             if reason is not None or (sip and sip_reason is not None):
                 first = (reason if reason is not None else sip_reason).splitlines()[0]
@@ -93,6 +109,9 @@ class Suite:
             if not self.relay.alive():
                 reason = f"relay died (exit {self.relay.proc.returncode})"
         self.stop_all()
+        if self.args.proxy == "sipproxy" and self.kamailio is not None and self.kamailio.proc:
+            report = h.sanitizer_report(self.kamailio.log_text())
+            self.record("sipproxy_shutdown", f"sanitizer: {report}" if report else None, 0.0)
         if self.relay is not None and self.relay.proc is not None:
             report = h.sanitizer_report(self.relay.log_text())
             rc = self.relay.returncode
@@ -134,6 +153,10 @@ def main():
     ap.add_argument("--bin", help="relay binary (default build/bin/rtprelay, /usr/bin/rtpengine)")
     ap.add_argument("--relay-arg", action="append", default=[],
                     help="extra argument for the relay's command line (repeatable)")
+    ap.add_argument("--proxy", choices=["kamailio", "sipproxy"], default="kamailio",
+                    help="the SIP proxy driving the relay: Kamailio's rtpengine module, or "
+                         "sipproxy's relay module (modules/rtprelay)")
+    ap.add_argument("--proxy-bin", help="sipproxy binary (default build/bin/sipproxy)")
     ap.add_argument("--sipp", default=shutil.which("sipp") or "/usr/bin/sipp")
     ap.add_argument("--only", help="comma-separated check names (or groups: ng, call_media)")
     ap.add_argument("--list", action="store_true", help="list the checks and exit")
@@ -146,6 +169,11 @@ def main():
     if args.bin is None:
         args.bin = str(rh.DEFAULT_RTPRELAY if args.relay == "rtprelay" else rh.RTPENGINE_BIN)
     args.bin = os.path.abspath(args.bin)
+    args.proxy_bin = os.path.abspath(args.proxy_bin or str(rh.DEFAULT_SIPPROXY))
+    if args.proxy == "sipproxy" and not os.access(args.proxy_bin, os.X_OK):
+        print(f"FAIL sipproxy_start: no executable {args.proxy_bin}")
+        print("relay suite: 0 passed, 1 failed")
+        return 1
     only = set(args.only.split(",")) if args.only else None
     if not os.access(args.bin, os.X_OK):
         print(f"FAIL relay_start: no executable {args.bin}")
@@ -161,7 +189,8 @@ def main():
         shutil.rmtree(suite.workdir, ignore_errors=True)
     else:
         print(f"logs kept in {suite.workdir}")
-    print(f"relay under test: {args.relay} ({args.bin})")
+    print(f"relay under test: {args.relay} ({args.bin}), proxy: {args.proxy}"
+          + (f" ({args.proxy_bin})" if args.proxy == "sipproxy" else ""))
     print(f"relay suite: {len(suite.passed)} passed, {len(suite.failed)} failed")
     return 0 if ok else 1
 

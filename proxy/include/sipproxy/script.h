@@ -86,6 +86,7 @@ class ScriptCall {
   virtual void set_dst_uri(std::string uri) = 0;
   virtual void set_path(std::vector<std::string> path) = 0;  // branch 0 (the Request-URI)
   virtual void clear_branches() = 0;
+  virtual const std::vector<Branch>& branches() const = 0;  // those appended so far
   virtual bool append_branch(Branch branch) = 0;  // false when the limit is reached
 
   virtual bool flag(int bit) const = 0;  // message flags (setflag)

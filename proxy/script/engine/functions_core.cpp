@@ -450,6 +450,7 @@ std::optional<ExprFn> compile_call(CompileEnv& env, const Expr& call) {
       }
     }
     int ret = action(c);
+    c.last_return = ret;  // $rc / $retcode: the last function's code, as in Kamailio
     if (ret == 0) c.run_flags |= ExecutionContext::kExit;
     if (c.trace) c.trace->line(name + "(" + shown + ") -> " + std::to_string(ret));
     return Value::of(std::int64_t{ret});

@@ -47,6 +47,7 @@ class ContextCall final : public sipproxy::ScriptCall {
   void set_dst_uri(std::string uri) override { c_.dst_uri = std::move(uri); }
   void set_path(std::vector<std::string> path) override { c_.path = std::move(path); }
   void clear_branches() override { c_.branches.clear(); }
+  const std::vector<sipproxy::Branch>& branches() const override { return c_.branches; }
   bool append_branch(sipproxy::Branch branch) override {
     constexpr std::size_t kMaxBranches = 12;  // Kamailio's default
     if (c_.branches.size() + 1 >= kMaxBranches) return false;
