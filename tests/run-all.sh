@@ -105,6 +105,8 @@ if build build "$BUILD_DIR" -DSTROWGER_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebIn
   py_suite sipp "sipp suite" "$PYTHON" tests/sipp/run.py --bin "$BUILD_DIR/bin/sipproxy"
   step "torture corpus"
   py_suite torture "torture suite" "$PYTHON" tests/torture/run.py --bin "$BUILD_DIR/bin/sipproxy"
+  step "deploy suite (deploy/sipproxy.yaml + deploy/rtprelay.yaml as run.sh starts them)"
+  py_suite deploy "deploy suite" "$PYTHON" tests/deploy/run.py --bin "$BUILD_DIR/bin/sipproxy"
   step "registrar suite (usrloc + registrar modules, Redis)"
   py_suite registrar "registrar suite" "$PYTHON" tests/registrar/run.py --bin "$BUILD_DIR/bin/sipproxy"
   step "auth suite (digest auth module, PostgreSQL)"
