@@ -176,32 +176,8 @@ int consume_credentials(ScriptCall& call) {
   return 1;
 }
 
-ParamSpec int_param(std::string name, std::int64_t def, std::int64_t min, std::int64_t max,
-                    std::string help) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.type = ParamType::kInt;
-  p.default_value.type = ParamType::kInt;
-  p.default_value.i = def;
-  p.validate = [min, max](const ParamValue& v) -> std::optional<std::string> {
-    if (v.i < min || v.i > max)
-      return "must be between " + std::to_string(min) + " and " + std::to_string(max);
-    return std::nullopt;
-  };
-  p.help = std::move(help);
-  return p;
-}
-
-ParamSpec string_param(std::string name, std::string def, std::string help,
-                       std::function<std::optional<std::string>(const ParamValue&)> validate = {}) {
-  ParamSpec p;
-  p.name = std::move(name);
-  p.type = ParamType::kString;
-  p.default_value.s = std::move(def);
-  p.validate = std::move(validate);
-  p.help = std::move(help);
-  return p;
-}
+using sipproxy::int_param;
+using sipproxy::string_param;
 
 std::optional<std::vector<Algorithm>> parse_algorithms(const std::string& text) {
   std::vector<Algorithm> out;

@@ -17,28 +17,15 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::optional<std::string> positive(const sipproxy::ParamValue& v) {
-  if (v.i < 1) return std::string("must be a positive number");
-  return std::nullopt;
-}
-
 sipproxy::ModuleDescriptor make_descriptor() {
   sipproxy::ModuleDescriptor d;
   d.name = "pike";
-  auto int_param = [](std::string name, std::int64_t def, std::string help) {
-    sipproxy::ParamSpec p;
-    p.name = std::move(name);
-    p.type = sipproxy::ParamType::kInt;
-    p.default_value.type = sipproxy::ParamType::kInt;
-    p.default_value.i = def;
-    p.validate = positive;
-    p.help = std::move(help);
-    return p;
-  };
   d.params = {
-      int_param("sampling_time_unit", 2, "length of a sampling unit in seconds"),
-      int_param("reqs_density_per_unit", 30, "requests allowed per source and unit"),
-      int_param("remove_latency", 120, "seconds after which an idle source is forgotten"),
+      sipproxy::int_param("sampling_time_unit", 2, 1, 3600, "length of a sampling unit in seconds"),
+      sipproxy::int_param("reqs_density_per_unit", 30, 1, 1'000'000,
+                          "requests allowed per source and unit"),
+      sipproxy::int_param("remove_latency", 120, 1, 86400,
+                          "seconds after which an idle source is forgotten"),
   };
   sipproxy::FunctionSpec check;
   check.name = "pike_check_req";

@@ -182,20 +182,8 @@ sipproxy::FunctionSpec function(std::string name, NgOp op, bool manage) {
   return f;
 }
 
-sipproxy::ParamSpec int_param(std::string name, std::int64_t def, std::int64_t lo, std::int64_t hi,
-                              std::string help) {
-  sipproxy::ParamSpec p;
-  p.name = std::move(name);
-  p.type = sipproxy::ParamType::kInt;
-  p.default_value.type = sipproxy::ParamType::kInt;
-  p.default_value.i = def;
-  p.validate = [lo, hi](const sipproxy::ParamValue& v) -> std::optional<std::string> {
-    if (v.i < lo || v.i > hi) return "must be " + std::to_string(lo) + " to " + std::to_string(hi);
-    return std::nullopt;
-  };
-  p.help = std::move(help);
-  return p;
-}
+using sipproxy::int_param;
+using sipproxy::string_param;
 
 // "udp:h:p=2", or Kamailio's set form "1 == udp:h:p udp:h2:p" (one set: the id is dropped).
 std::optional<std::string> strip_set_id(std::string& text) {

@@ -14,32 +14,8 @@ namespace {
 std::shared_ptr<LocationTable> g_table;
 std::unique_ptr<RedisStore> g_redis;
 
-sipproxy::ParamSpec int_param(std::string name, std::int64_t def, std::int64_t min,
-                              std::int64_t max, std::string help) {
-  sipproxy::ParamSpec p;
-  p.name = std::move(name);
-  p.type = sipproxy::ParamType::kInt;
-  p.default_value.type = sipproxy::ParamType::kInt;
-  p.default_value.i = def;
-  p.validate = [min, max](const sipproxy::ParamValue& v) -> std::optional<std::string> {
-    if (v.i < min || v.i > max)
-      return "must be between " + std::to_string(min) + " and " + std::to_string(max);
-    return std::nullopt;
-  };
-  p.help = std::move(help);
-  return p;
-}
-
-sipproxy::ParamSpec string_param(
-    std::string name, std::string def, std::string help,
-    std::function<std::optional<std::string>(const sipproxy::ParamValue&)> validate) {
-  sipproxy::ParamSpec p;
-  p.name = std::move(name);
-  p.default_value.s = std::move(def);
-  p.validate = std::move(validate);
-  p.help = std::move(help);
-  return p;
-}
+using sipproxy::int_param;
+using sipproxy::string_param;
 
 sipproxy::ModuleDescriptor make_descriptor() {
   sipproxy::ModuleDescriptor d;

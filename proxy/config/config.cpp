@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/yaml_config.h"
+#include "common/yaml_reader.h"
 #include "proxy/sip/uri.h"
 
 namespace strowger::proxy::config {
@@ -14,56 +15,7 @@ namespace {
 
 using common::ConfigError;
 
-class Reader {
- public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
-
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& msg) const {
-    throw ConfigError(file_, at.Mark().line + 1, msg);
-  }
-
-  // Rejects keys this section does not know: a typo must not be silently ignored.
-  void only_keys(const YAML::Node& map, const std::set<std::string>& known,
-                 const std::string& section) const {
-    if (!map.IsMap()) fail(map, section + " must be a mapping");
-    std::set<std::string> seen;
-    for (const auto& kv : map) {
-      const std::string key = kv.first.as<std::string>();
-      if (!known.count(key)) fail(kv.first, "unknown setting '" + key + "' in " + section);
-      // yaml-cpp keeps the first of two equal keys: a repeated one would be silently ignored.
-      if (!seen.insert(key).second) fail(kv.first, "'" + key + "' is set twice in " + section);
-    }
-  }
-
-  std::string str(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsScalar()) fail(n, what + " must be a string");
-    return n.as<std::string>();
-  }
-
-  long integer(const YAML::Node& n, const std::string& what, long lo, long hi) const {
-    if (!n.IsScalar()) fail(n, what + " must be a number");
-    long v = 0;
-    try {
-      v = n.as<long>();
-    } catch (const YAML::Exception&) {
-      fail(n, what + " must be a number, not '" + n.as<std::string>() + "'");
-    }
-    if (v < lo || v > hi)
-      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return v;
-  }
-
-  bool boolean(const YAML::Node& n, const std::string& what) const {
-    try {
-      return n.as<bool>();
-    } catch (const YAML::Exception&) {
-      fail(n, what + " must be true or false");
-    }
-  }
-
- private:
-  std::string file_;
-};
+using Reader = common::YamlReader;
 
 void read_listen(const Reader& r, const YAML::Node& list, ProxyConfig& cfg) {
   if (!list.IsSequence() || list.size() == 0) r.fail(list, "listen must be a non-empty list");

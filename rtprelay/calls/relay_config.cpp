@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/yaml_config.h"
+#include "common/yaml_reader.h"
 #include "rtprelay/control/ng_server.h"
 #include "rtprelay/media/endpoint.h"
 
@@ -18,44 +19,9 @@ using common::ConfigError;
 // A range must hold at least this many RTP/RTCP pairs: one call (two legs) per stream.
 constexpr int kMinPortPairs = 2;
 
-class Reader {
+class Reader : public common::YamlReader {
  public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
-
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& msg) const {
-    throw ConfigError(file_, at.Mark().line + 1, msg);
-  }
-
-  // Unknown keys are errors (a typo must not be ignored), and so are repeated ones: yaml-cpp
-  // would silently keep the first.
-  void only_keys(const YAML::Node& map, const std::set<std::string>& known,
-                 const std::string& section) const {
-    if (!map.IsMap()) fail(map, section + " must be a mapping");
-    std::set<std::string> seen;
-    for (const auto& kv : map) {
-      const std::string key = kv.first.as<std::string>();
-      if (!known.count(key)) fail(kv.first, "unknown setting '" + key + "' in " + section);
-      if (!seen.insert(key).second) fail(kv.first, "'" + key + "' is set twice in " + section);
-    }
-  }
-
-  std::string str(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsScalar()) fail(n, what + " must be a string");
-    return n.as<std::string>();
-  }
-
-  long integer(const YAML::Node& n, const std::string& what, long lo, long hi) const {
-    if (!n.IsScalar()) fail(n, what + " must be a number");
-    long v = 0;
-    try {
-      v = n.as<long>();
-    } catch (const YAML::Exception&) {
-      fail(n, what + " must be a number, not '" + n.as<std::string>() + "'");
-    }
-    if (v < lo || v > hi)
-      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return v;
-  }
+  using common::YamlReader::YamlReader;
 
   std::vector<std::string> addresses(const YAML::Node& n, const std::string& what) const {
     if (!n.IsSequence()) fail(n, what + " must be a list of \"host:port\"");
@@ -71,9 +37,6 @@ class Reader {
     }
     return out;
   }
-
- private:
-  std::string file_;
 };
 
 void read_interfaces(const Reader& r, const YAML::Node& list, RelayConfig& cfg) {

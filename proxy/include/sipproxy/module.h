@@ -43,6 +43,36 @@ struct ParamSpec {
   std::string help;  // one line, for the module's README and --check messages
 };
 
+// An int parameter accepted in [min, max].
+inline ParamSpec int_param(std::string name, std::int64_t def, std::int64_t min, std::int64_t max,
+                           std::string help) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.type = ParamType::kInt;
+  p.default_value.type = ParamType::kInt;
+  p.default_value.i = def;
+  p.validate = [min, max](const ParamValue& v) -> std::optional<std::string> {
+    if (v.i < min || v.i > max)
+      return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+    return std::nullopt;
+  };
+  p.help = std::move(help);
+  return p;
+}
+
+// A string parameter, with an optional check.
+inline ParamSpec string_param(
+    std::string name, std::string def, std::string help,
+    std::function<std::optional<std::string>(const ParamValue&)> validate = {}) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.type = ParamType::kString;
+  p.default_value.s = std::move(def);
+  p.validate = std::move(validate);
+  p.help = std::move(help);
+  return p;
+}
+
 // The module's parameters as the script set them (defaults for the rest). A parameter may be
 // set several times when the spec allows it (e.g. a list); values() gives every setting.
 class Params {
