@@ -41,8 +41,8 @@ def phone_ports(n, used, lo=10000, hi=20000):
 
 
 class Relay:
-    def __init__(self, name, binary, workdir, used):
-        self.name, self.binary = name, binary
+    def __init__(self, name, binary, workdir, used, media=None):
+        self.name, self.binary, self.media = name, binary, media
         self.workdir = Path(workdir) / name
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ng_port = bl.free_port(used)
@@ -54,6 +54,9 @@ class Relay:
                            binary=self.binary, workers=2,
                            log_level=4 if self.name == "rtpengine" else "warn")
         self.port_min, self.port_max = port_min, port_max
+        if self.name == "rtprelay" and self.media:
+            with open(self.workdir / "rtprelay.yaml", "a") as f:
+                f.write(f"media: {{{self.media}}}\n")
         self.proc = bl.Process(self.name, cmd, self.workdir / f"{self.name}.log", cwd=self.workdir).start()
         self.ng = rh.NgClient(RELAY_IP, self.ng_port)
         if not rh.wait_ng(self.ng, self.proc.alive, 20):
@@ -148,6 +151,8 @@ def media_figures(args, relay, streams_file):
                             "sent_pps": r["sent_pps"], "received": r["received"],
                             "loss_pct": r["loss_pct"], "relay_cpu_s": r["relay_cpu_s"],
                             "gen_cpu_s": round(r["gen_cpu_user_s"] + r["gen_cpu_sys_s"], 3)}
+    if not args.rates:
+        return
     last_pass, first_fail, fail_loss = None, None, None
     steps = []
     threads = args.send_threads
@@ -370,8 +375,11 @@ def parse_args():
     ap.add_argument("--ng-window", type=int, default=64)
     ap.add_argument("--ng-clients", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the work dir (relay logs)")
+    ap.add_argument("--rtprelay-media", metavar="YAML",
+                    help="rtprelay's media settings, e.g. 'backend: epoll' or 'backend: io_uring, "
+                         "batch_wait_us: 200' (written as media: {...} into its config)")
     args = ap.parse_args()
-    args.rates = [int(x) for x in args.rates.split(",")]
+    args.rates = [int(x) for x in args.rates.split(",") if x]  # --rates '': CPU figure only
     args.parts = args.parts.split(",")
     return args
 
@@ -388,7 +396,7 @@ def main():
         if not os.access(binary, os.X_OK):
             log(f"skipping {name}: no executable {binary}")
             continue
-        relays.append(Relay(name, binary, workdir, used))
+        relays.append(Relay(name, binary, workdir, used, args.rtprelay_media))
     if "media" in args.parts and not os.access(args.rtp_load, os.X_OK):
         log(f"no rtp_load at {args.rtp_load}: make -C <build dir> rtp_load")
         return 2

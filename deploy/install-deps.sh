@@ -20,6 +20,7 @@ TEST_PKGS+=(postgresql)
 # usrloc's Redis backend (hiredis) and the registrar suite's Redis server.
 BUILD_PKGS+=(libhiredis-dev)
 TEST_PKGS+=(redis-server)
+BUILD_PKGS+=(liburing-dev)  # rtprelay's io_uring media backend (pulls liburing2)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 case "${1:-}" in

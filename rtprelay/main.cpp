@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
     ec.workers = cfg.workers > 0
                      ? cfg.workers
                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    ec.backend = cfg.media_backend;
+    ec.batch_wait_us = cfg.media_batch_wait_us;
     auto engine = rtprelay::media::MediaEngine::create(ec, base);
     if (!engine.ok()) {
       LOG_ERROR("%s", engine.error().message.c_str());
@@ -154,8 +156,9 @@ int main(int argc, char** argv) {
     for (const auto& i : (*interfaces)->all())
       ifaces += (ifaces.empty() ? "" : ", ") + i->name + "=" + i->local.ip_string() +
                 (i->advertise != i->local.ip_string() ? "!" + i->advertise : "");
-    LOG_INFO("rtprelay %s started: %d media workers, ports %u-%u on %s, ng on %s", kVersion,
-             ec.workers, cfg.port_min, cfg.port_max, ifaces.c_str(), where.c_str());
+    LOG_INFO("rtprelay %s started: %d media workers (%s), ports %u-%u on %s, ng on %s", kVersion,
+             ec.workers, rtprelay::media::media_backend_name(engine.value()->backend()),
+             cfg.port_min, cfg.port_max, ifaces.c_str(), where.c_str());
 
     std::thread loop([base] { event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY); });
     for (;;) {

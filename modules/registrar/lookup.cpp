@@ -31,19 +31,45 @@ std::string aor_of(std::string_view text, bool use_domain) {
   return u->user + "@" + host;
 }
 
-int lookup(sipproxy::ScriptCall& call, const sipproxy::usrloc::Location& loc,
-           const RegistrarConfig& cfg, std::string_view uri) {
-  std::optional<sipproxy::Uri> target = target_of(call, uri);
-  if (!target) return -3;
-  std::vector<Binding> bindings;
-  std::optional<std::string> gr = target->param("gr");
-  if (gr && cfg.gruu_enabled && gr->empty() && target->user.rfind("tg-", 0) == 0) {
+std::uint32_t method_bit(proxy::sip::Method m) {
+  return 1u << static_cast<unsigned>(m);
+}
+
+std::uint32_t parse_methods(const std::vector<std::string>& lists) {
+  std::uint32_t mask = 0;
+  for (const std::string& list : lists) {
+    std::string_view rest = list;
+    while (!rest.empty()) {
+      std::size_t comma = rest.find(',');
+      std::string_view token = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      while (!token.empty() &&
+             (token.front() == ' ' || token.front() == '\t' || token.front() == '"'))
+        token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '"'))
+        token.remove_suffix(1);
+      if (!token.empty()) mask |= method_bit(proxy::sip::method_from_name(token));
+    }
+  }
+  return mask;
+}
+
+namespace {
+
+// The target's contacts, best first (q, then newest), filtered by method when configured:
+// 1 found, -1 none, -2 none allows the request's method.
+int resolve(sipproxy::ScriptCall& call, const sipproxy::usrloc::Location& loc,
+            const RegistrarConfig& cfg, const sipproxy::Uri& target, std::vector<Binding>* out) {
+  std::vector<Binding>& bindings = *out;
+  bindings.clear();
+  std::optional<std::string> gr = target.param("gr");
+  if (gr && cfg.gruu_enabled && gr->empty() && target.user.rfind("tg-", 0) == 0) {
     // temp-gruu: "tg-<ruid>" names one binding.
-    if (auto found = loc.find_by_ruid(target->user.substr(3))) {
+    if (auto found = loc.find_by_ruid(target.user.substr(3))) {
       bindings.push_back(std::move(found->second));
     }
   } else {
-    std::string aor = aor_of(target->to_string(), cfg.use_domain);
+    std::string aor = aor_of(target.to_string(), cfg.use_domain);
     if (aor.empty()) return -1;
     bindings = loc.get(aor);
     if (gr && cfg.gruu_enabled && !gr->empty()) {
@@ -57,31 +83,93 @@ int lookup(sipproxy::ScriptCall& call, const sipproxy::usrloc::Location& loc,
     }
   }
   if (bindings.empty()) return -1;
+  if (cfg.method_filtering) {
+    const std::uint32_t bit = method_bit(call.message().method());
+    std::erase_if(bindings,
+                  [bit](const Binding& b) { return b.methods != 0 && !(b.methods & bit); });
+    if (bindings.empty()) return -2;
+  }
   // Highest q first; among equal q the newest first (Kamailio's order). Equal q fork in
   // parallel: the core relays every branch at once.
   std::stable_sort(bindings.begin(), bindings.end(), [](const Binding& a, const Binding& b) {
     if (effective_q(a.q) != effective_q(b.q)) return effective_q(a.q) > effective_q(b.q);
     return a.last_modified > b.last_modified;
   });
-  bool first = true;
+  return 1;
+}
+
+sipproxy::Branch branch_of(const Binding& b, std::uint64_t bflags) {
+  sipproxy::Branch br;
+  br.uri = b.contact;
+  br.dst_uri = b.received;
+  br.path = b.path;
+  br.q = b.q;
+  br.bflags = bflags;
+  return br;
+}
+
+// Puts the bindings into the destination set: the first into the R-URI when `ruri` (its ruid
+// becomes $ruid), the others as appended branches. False when none had a usable URI.
+bool apply(sipproxy::ScriptCall& call, const std::vector<Binding>& bindings, bool ruri,
+           std::uint64_t bflags) {
+  bool used = false;
   for (const Binding& b : bindings) {
     std::optional<sipproxy::Uri> contact = sipproxy::Uri::parse(b.contact);
     if (!contact) continue;
-    if (first) {
+    if (ruri && !used) {
       call.message().set_request_uri(*contact);
       call.set_dst_uri(b.received);
       call.set_path(b.path);
-      first = false;
-    } else {
-      sipproxy::Branch br;
-      br.uri = b.contact;
-      br.dst_uri = b.received;
-      br.path = b.path;
-      br.q = b.q;
-      if (!call.append_branch(std::move(br))) break;  // branch limit: keep the best ones
+      call.set_avp(kRuidAvp, b.ruid);
+    } else if (!call.append_branch(branch_of(b, bflags))) {
+      break;  // branch limit: keep the best ones
     }
+    used = true;
   }
-  return first ? -3 : 1;
+  return used;
+}
+
+}  // namespace
+
+int lookup(sipproxy::ScriptCall& call, const sipproxy::usrloc::Location& loc,
+           const RegistrarConfig& cfg, std::string_view uri) {
+  std::optional<sipproxy::Uri> target = target_of(call, uri);
+  if (!target) return -3;
+  std::vector<Binding> bindings;
+  int rc = resolve(call, loc, cfg, *target, &bindings);
+  if (rc < 0) return rc;
+  return apply(call, bindings, true, 0) ? 1 : -3;
+}
+
+int lookup_branches(sipproxy::ScriptCall& call, const sipproxy::usrloc::Location& loc,
+                    const RegistrarConfig& cfg) {
+  auto ours = [&](const sipproxy::Uri& u) {
+    return u.is_sip() && !u.user.empty() && call.is_myself(u.host, u.port);
+  };
+  const std::vector<sipproxy::Branch> appended = call.branches();  // the set is rebuilt
+  call.clear_branches();
+  int code = -1;  // -2 ("contacts, but not for this method") says more than -1
+  bool found = false;
+  std::vector<Binding> bindings;
+  const std::optional<sipproxy::Uri> ruri = call.message().request_uri();
+  if (ruri && ours(*ruri)) {
+    int rc = resolve(call, loc, cfg, *ruri, &bindings);
+    if (rc > 0 && apply(call, bindings, true, 0)) found = true;
+    if (rc == -2) code = -2;
+  }
+  for (const sipproxy::Branch& br : appended) {
+    std::optional<sipproxy::Uri> u = sipproxy::Uri::parse(br.uri);
+    if (u && ours(*u)) {
+      int rc = resolve(call, loc, cfg, *u, &bindings);
+      if (rc > 0 && apply(call, bindings, false, br.bflags)) {
+        found = true;
+        continue;
+      }
+      if (rc == -2) code = -2;
+    }
+    if (!call.append_branch(br)) break;  // not ours or not registered: relayed as it was
+  }
+  return found ? 1 : code;
 }
 
 int registered(sipproxy::ScriptCall& call, const sipproxy::usrloc::Location& loc,

@@ -70,6 +70,8 @@ sipproxy::ModuleDescriptor make_descriptor() {
                 "0: Path never in the 200; 1: when Supported: path; 2: require it (420)"),
       int_param("gruu_enabled", 1, 0, 1, "pub-gruu/temp-gruu in the 200 and on lookup"),
       int_param("nat_flag", -1, -1, 63, "message flag meaning the contact is behind NAT"),
+      int_param("method_filtering", 0, 0, 1,
+                "1: lookup skips contacts whose Allow lacks the method (-2 when none left)"),
   };
   sipproxy::ParamSpec avp;
   avp.name = "received_avp";
@@ -93,7 +95,7 @@ sipproxy::ModuleDescriptor make_descriptor() {
   d.functions.push_back(
       function("lookup_branches", {table}, 1, sipproxy::kRequestRoute | sipproxy::kFailureRoute,
                [](sipproxy::ScriptCall& c, const std::vector<sipproxy::ArgValue>&) {
-                 return lookup(c, *g_location, g_config, {});
+                 return lookup_branches(c, *g_location, g_config);
                }));
   d.functions.push_back(
       function("registered", {table, {"uri", ArgKind::kString, false}}, 1, sipproxy::kAnyRoute,
@@ -105,6 +107,10 @@ sipproxy::ModuleDescriptor make_descriptor() {
       sipproxy::kAnyRoute, [](sipproxy::ScriptCall& c, const std::vector<sipproxy::ArgValue>& a) {
         return unregister(c, *g_location, g_config, arg_s(a, 1), arg_s(a, 2));
       }));
+  sipproxy::PvSpec ruid;
+  ruid.name = "ruid";  // the R-URI contact's ruid after lookup (Kamailio sets it per branch)
+  ruid.get = [](sipproxy::ScriptCall& c) { return c.avp(kRuidAvp); };
+  d.pvs.push_back(std::move(ruid));
   d.init_process = [](sipproxy::ModuleHost& host,
                       const sipproxy::Params& p) -> std::optional<std::string> {
     g_location = std::static_pointer_cast<Location>(host.find(sipproxy::usrloc::kUsrlocService));
@@ -118,6 +124,7 @@ sipproxy::ModuleDescriptor make_descriptor() {
     g_config.gruu_enabled = p.get_int("gruu_enabled") != 0;
     g_config.nat_flag = static_cast<int>(p.get_int("nat_flag"));
     g_config.received_avp = p.get_string("received_avp");
+    g_config.method_filtering = p.get_int("method_filtering") != 0;
     return std::nullopt;
   };
   d.shutdown = [] { g_location.reset(); };

@@ -18,6 +18,7 @@ struct Wanted {
   int q = -1;
   std::string instance;
   std::uint32_t reg_id = 0;
+  std::uint32_t methods = 0;  // 0: all
 };
 
 bool same_flow(const Binding& b, const Wanted& w) {
@@ -100,6 +101,7 @@ int save(sipproxy::ScriptCall& call, sipproxy::usrloc::Location& loc, const Regi
   if (star && (wanted.size() != 1 || !header_expires || *header_expires != 0))
     return fail(400, "Invalid Contact: * needs Expires: 0 and no other Contact");
 
+  const std::uint32_t allow = parse_methods(m.header_values("Allow"));
   // Step 7 inputs: expiry (param, header, default), min/max, q, outbound/GRUU identity.
   for (Wanted& w : wanted) {
     if (w.c.star) continue;
@@ -124,6 +126,13 @@ int save(sipproxy::ScriptCall& call, sipproxy::usrloc::Location& loc, const Regi
       w.reg_id = static_cast<std::uint32_t>(*v);
     }
     if (!sipproxy::Uri::parse(w.c.uri)) return fail(400, "Bad Contact URI");
+    // What the contact accepts (lookup's method_filtering): its `methods` parameter, else
+    // the REGISTER's Allow, else everything (Kamailio's order).
+    if (auto mp = w.c.param("methods")) {
+      w.methods = parse_methods({unquote(*mp)});
+    } else {
+      w.methods = allow;
+    }
   }
 
   const sipproxy::Peer src = call.source();
@@ -186,6 +195,7 @@ int save(sipproxy::ScriptCall& call, sipproxy::usrloc::Location& loc, const Regi
       b.user_agent = user_agent;
       b.instance = w.instance;
       b.reg_id = w.reg_id;
+      b.methods = w.methods;
       b.last_modified = now;
       b.flags = (flags & kSaveMemOnly) ? sipproxy::usrloc::kFlagMemOnly : 0;
       auto host = sipproxy::Uri::parse(b.contact)->host;

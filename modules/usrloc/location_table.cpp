@@ -14,7 +14,7 @@ struct Fixed {
   std::uint64_t connection_id;
   std::uint32_t cseq;
   std::uint32_t reg_id;
-  std::uint32_t flags;
+  std::uint32_t flags_methods;  // flags in the low 16 bits, the methods mask in the high 16
   std::int16_t q;
   std::uint16_t source_port;
 };
@@ -64,7 +64,7 @@ PackedBinding PackedBinding::pack(const Binding& b) {
           b.connection_id,
           b.cseq,
           b.reg_id,
-          b.flags,
+          (b.flags & 0xffffu) | (b.methods << 16),
           static_cast<std::int16_t>(b.q),
           b.source_port};
   char* at = p.data_.get();
@@ -88,7 +88,8 @@ Binding PackedBinding::unpack() const {
   b.connection_id = f.connection_id;
   b.cseq = f.cseq;
   b.reg_id = f.reg_id;
-  b.flags = f.flags;
+  b.flags = f.flags_methods & 0xffffu;
+  b.methods = f.flags_methods >> 16;
   b.q = f.q;
   b.source_port = f.source_port;
   std::string* outs[kStrings] = {&b.contact,   &b.call_id, nullptr,       &b.received, &b.proto,

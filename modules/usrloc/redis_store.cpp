@@ -96,6 +96,7 @@ std::string bindings_to_json(const std::vector<Binding>& bindings) {
                  {"ri", b.reg_id},
                  {"id", b.ruid},
                  {"f", b.flags},
+                 {"m", b.methods},
                  {"lm", b.last_modified}});
   }
   return a.dump();
@@ -126,6 +127,7 @@ std::optional<std::vector<Binding>> bindings_from_json(std::string_view text) {
       b.reg_id = j.value("ri", 0u);
       b.ruid = j.value("id", "");
       b.flags = j.value("f", 0u);
+      b.methods = j.value("m", 0u);
       b.last_modified = j.value("lm", std::int64_t{0});
       out.push_back(std::move(b));
     }

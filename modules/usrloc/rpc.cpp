@@ -52,6 +52,7 @@ Json binding_json(const Binding& b, std::int64_t now) {
          {"reg_id", b.reg_id},
          {"ruid", b.ruid},
          {"flags", b.flags},
+         {"methods", b.methods},
          {"last_modified", b.last_modified}};
   return j;
 }

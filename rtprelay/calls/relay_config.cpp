@@ -78,7 +78,8 @@ RelayConfig from_node(const YAML::Node& root, const std::string& file) {
   RelayConfig cfg;
   cfg.file = file;
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(file, 1, "the file is empty");
-  r.only_keys(root, {"interfaces", "port_range", "ng", "workers", "timeouts", "log", "control"},
+  r.only_keys(root,
+              {"interfaces", "port_range", "ng", "workers", "media", "timeouts", "log", "control"},
               "the top level");
   if (!root["interfaces"]) r.fail(root, "'interfaces' is required (at least one address)");
   read_interfaces(r, root["interfaces"], cfg);
@@ -107,6 +108,17 @@ RelayConfig from_node(const YAML::Node& root, const std::string& file) {
   }
   if (root["workers"])
     cfg.workers = static_cast<int>(r.integer(root["workers"], "workers", 0, 255));
+  if (const YAML::Node media = root["media"]) {
+    r.only_keys(media, {"backend", "batch_wait_us"}, "media");
+    if (media["backend"]) {
+      auto b = media::parse_media_backend(r.str(media["backend"], "media backend"));
+      if (!b) r.fail(media["backend"], "media backend must be auto, io_uring or epoll");
+      cfg.media_backend = *b;
+    }
+    if (media["batch_wait_us"])
+      cfg.media_batch_wait_us =
+          static_cast<int>(r.integer(media["batch_wait_us"], "batch_wait_us", 0, 10'000));
+  }
   if (const YAML::Node t = root["timeouts"]) {
     r.only_keys(t, {"media_s", "silent_s", "delete_delay_s", "cookie_cache_s"}, "timeouts");
     if (t["media_s"])

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "rtprelay/media/media_types.h"
 
 namespace strowger::rtprelay::calls {
 
@@ -25,7 +26,9 @@ struct RelayConfig {
   std::uint16_t port_max = 40000;
   std::vector<std::string> ng_udp;  // "127.0.0.1:2223", "[::1]:2223"
   std::vector<std::string> ng_tcp;
-  int workers = 0;  // 0 = one per core
+  int workers = 0;                                                 // 0 = one per core
+  media::MediaBackend media_backend = media::MediaBackend::kAuto;  // media: {backend: ...}
+  int media_batch_wait_us = 0;                                     // media: {batch_wait_us: ...}
   int media_timeout_s = 60;
   int silent_timeout_s = 3600;
   int delete_delay_s = 30;

@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/log.h"
 #include "rtprelay/media/media_worker.h"
+#include "rtprelay/media/uring_loop.h"
 
 namespace strowger::rtprelay::media {
 
@@ -22,10 +24,27 @@ common::Result<std::unique_ptr<MediaEngine>> MediaEngine::create(const EngineCon
   wc.learning.confirm_delay_ms = config.confirm_delay_ms;
   wc.timeout_check_ms = config.timeout_check_ms;
   wc.batch = config.batch;
+  wc.backend = config.backend;
+  wc.batch_wait_us = config.batch_wait_us;
+  // Decided once for all workers, so that they all run the same loop.
+  if (wc.backend == MediaBackend::kAuto)
+    wc.backend = UringLoop::supported() ? MediaBackend::kIoUring : MediaBackend::kEpoll;
   for (int i = 0; i < config.workers; ++i) {
     auto w = std::make_unique<MediaWorker>(i, wc, e->events_.get());
-    if (!w->start())
-      return common::Error{errno, std::string("media: worker start: ") + std::strerror(errno)};
+    if (!w->start()) {
+      if (config.backend == MediaBackend::kAuto && wc.backend == MediaBackend::kIoUring) {
+        // The probe passed but this worker's ring did not come up (e.g. memlock limit): run
+        // every worker on epoll rather than half on each.
+        LOG_WARN("media: io_uring worker failed (%s), using epoll", std::strerror(errno));
+        wc.backend = MediaBackend::kEpoll;
+        e->workers_.clear();
+        i = -1;
+        continue;
+      }
+      return common::Error{errno, std::string("media: worker start (") +
+                                      media_backend_name(wc.backend) +
+                                      "): " + std::strerror(errno)};
+    }
     e->workers_.push_back(std::move(w));
   }
   if (base != nullptr) {
@@ -35,6 +54,14 @@ common::Result<std::unique_ptr<MediaEngine>> MediaEngine::create(const EngineCon
       return common::Error{ENOMEM, "media: cannot watch the event fd"};
   }
   return e;
+}
+
+MediaBackend MediaEngine::backend() const {
+  return workers_.empty() ? MediaBackend::kAuto : workers_.front()->backend();
+}
+
+bool MediaEngine::io_uring_supported() {
+  return UringLoop::supported();
 }
 
 MediaEngine::~MediaEngine() {

@@ -26,7 +26,11 @@ struct EngineConfig {
   // long after the last offer/answer; 0 = immediate (the first packet fixes it).
   std::int64_t confirm_delay_ms = 3000;
   std::int64_t timeout_check_ms = 1000;  // granularity of media timeouts
-  int batch = 64;                        // packets per recvmmsg/sendmmsg
+  int batch = 64;                        // packets per recvmmsg/sendmmsg (epoll backend)
+  MediaBackend backend = MediaBackend::kAuto;
+  // io_uring: gather completions for up to this long per wake-up (fewer wake-ups per packet,
+  // at most this much added latency); 0 = off. Needs Linux 6.12+, ignored before.
+  int batch_wait_us = 0;
 };
 
 // Not thread-safe: every call, and every callback, happens on the control thread.
@@ -72,6 +76,10 @@ class MediaEngine {
   std::size_t drain();
 
   int workers() const { return static_cast<int>(workers_.size()); }
+  // The backend the workers run (never kAuto once created).
+  MediaBackend backend() const;
+  // Whether the io_uring backend works here (functional probe, run once per process).
+  static bool io_uring_supported();
   static int worker_of(PairId id) { return static_cast<int>(id & 0xff); }
 
  private:

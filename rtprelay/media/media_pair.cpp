@@ -13,6 +13,25 @@ std::int64_t monotonic_ms() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
+std::optional<MediaBackend> parse_media_backend(std::string_view s) {
+  if (s == "auto") return MediaBackend::kAuto;
+  if (s == "io_uring") return MediaBackend::kIoUring;
+  if (s == "epoll") return MediaBackend::kEpoll;
+  return std::nullopt;
+}
+
+const char* media_backend_name(MediaBackend b) {
+  switch (b) {
+    case MediaBackend::kIoUring:
+      return "io_uring";
+    case MediaBackend::kEpoll:
+      return "epoll";
+    case MediaBackend::kAuto:
+      break;
+  }
+  return "auto";
+}
+
 namespace {
 
 Endpoint derive_rtcp(const SideParams& p) {
@@ -49,8 +68,8 @@ MediaPair::MediaPair(PairId id, PortPair a, PortPair b, const SideParams& pa, co
     PairSide& s = sides_[i];
     s.params = *params[i];
     s.expected_rtcp = derive_rtcp(s.params);
-    s.tags[kRtp] = SocketTag{this, static_cast<std::uint8_t>(i), kRtp, s.ports.rtp_fd()};
-    s.tags[kRtcp] = SocketTag{this, static_cast<std::uint8_t>(i), kRtcp, s.ports.rtcp_fd()};
+    s.tags[kRtp] = SocketTag{this, static_cast<std::uint8_t>(i), kRtp, false, s.ports.rtp_fd()};
+    s.tags[kRtcp] = SocketTag{this, static_cast<std::uint8_t>(i), kRtcp, false, s.ports.rtcp_fd()};
   }
 }
 

@@ -12,11 +12,12 @@ class MediaPair;
 
 enum Component : std::uint8_t { kRtp = 0, kRtcp = 1 };
 
-// epoll's data.ptr for one socket: which pair, which side, which component.
+// epoll's data.ptr (io_uring's user_data) for one socket: which pair, side and component.
 struct SocketTag {
   MediaPair* pair = nullptr;
   std::uint8_t side = 0;
   Component component = kRtp;
+  bool armed = false;  // io_uring: a multishot receive is outstanding on fd
   int fd = -1;
 };
 
@@ -82,6 +83,12 @@ class MediaPair {
   bool closed() const { return closed_; }
   void mark_closed() { closed_ = true; }
 
+  // io_uring operations still referencing this pair (armed receives, sends in flight): a closed
+  // pair is freed, and its sockets closed, only once none is left.
+  void hold() { ++inflight_; }
+  void release() { --inflight_; }
+  bool busy() const { return inflight_ != 0; }
+
  private:
   bool accept_source(PairSide& s, Component c, bool stray_rtcp, const Endpoint& src,
                      std::int64_t now_ms, const LearningConfig& learning);
@@ -95,6 +102,7 @@ class MediaPair {
   std::int64_t last_packet_ms_ = 0;
   bool timeout_reported_ = false;
   bool closed_ = false;
+  std::uint32_t inflight_ = 0;
 };
 
 }  // namespace strowger::rtprelay::media

@@ -1,12 +1,17 @@
 // Value types shared by the call layer and the media workers: stream flags, side parameters,
 // counters and the events a worker reports back to the control thread.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "rtprelay/media/endpoint.h"
 
 namespace strowger::rtprelay::media {
+
+// Largest datagram forwarded; a longer one is counted in dropped_bad (both backends).
+inline constexpr std::size_t kMaxPacket = 2048;
 
 // Identifies a media pair engine-wide; the low byte names the owning worker. 0 = none.
 using PairId = std::uint64_t;
@@ -64,6 +69,16 @@ struct PairStats {
   std::int64_t created_ms = 0;      // CLOCK_MONOTONIC ms
   std::int64_t last_packet_ms = 0;  // either side; 0 = none yet
 };
+
+// How a worker waits for and moves packets. kIoUring: multishot recvmsg on every socket and
+// sends queued as SQEs, one io_uring_enter per batch of packets from many sockets (Linux 6.0+).
+// kEpoll: epoll_wait + recvmmsg + sendmmsg, works everywhere. kAuto: io_uring when this kernel
+// (and its seccomp policy) passes a functional probe, else epoll.
+enum class MediaBackend : std::uint8_t { kAuto, kIoUring, kEpoll };
+
+// "auto", "io_uring", "epoll"; nullopt for anything else.
+std::optional<MediaBackend> parse_media_backend(std::string_view s);
+const char* media_backend_name(MediaBackend b);
 
 // Monotonic clock in ms, the one every *_ms field above uses.
 std::int64_t monotonic_ms();

@@ -1,4 +1,5 @@
-// MediaWorker implementation: the epoll loop, batched receive/forward, commands and timeouts.
+// MediaWorker implementation: start-up and backend choice, commands, timeouts, and the epoll
+// loop (batched recvmmsg/sendmmsg); the io_uring loop is in uring_loop.cpp.
 #include "rtprelay/media/media_worker.h"
 
 #include <sys/epoll.h>
@@ -6,8 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <future>
 
 #include "common/log.h"
+#include "rtprelay/media/uring_loop.h"
 
 namespace strowger::rtprelay::media {
 
@@ -47,16 +50,63 @@ MediaWorker::MediaWorker(int index, const WorkerConfig& config, WorkerEventQueue
 
 MediaWorker::~MediaWorker() {
   stop();
-  pairs_.clear();
+  pairs_.clear();  // the io_uring loop has closed its own pairs before its thread ended
+  uring_.reset();
   closed_.clear();
   if (epfd_ >= 0) ::close(epfd_);
   if (cmd_efd_ >= 0) ::close(cmd_efd_);
 }
 
 bool MediaWorker::start() {
-  epfd_ = epoll_create1(EPOLL_CLOEXEC);
   cmd_efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epfd_ < 0 || cmd_efd_ < 0) return false;
+  if (cmd_efd_ < 0) return false;
+  // 0 or the errno of the failed set-up; shared so that the thread may still be inside
+  // set_value when start() returns.
+  auto ready = std::make_shared<std::promise<int>>();
+  std::future<int> result = ready->get_future();
+  running_ = true;
+  thread_ = std::thread([this, ready] {
+    bool ok = false;
+    if (config_.backend != MediaBackend::kEpoll) {
+      // Made on this thread: the ring is single-issuer (IORING_SETUP_SINGLE_ISSUER).
+      auto loop = std::make_unique<UringLoop>(*this, config_.uring_buffers, config_.batch_wait_us);
+      if (loop->setup(cmd_efd_)) {
+        uring_ = std::move(loop);
+        backend_ = MediaBackend::kIoUring;
+        ok = true;
+      } else if (config_.backend == MediaBackend::kIoUring) {
+        ready->set_value(errno ? errno : EINVAL);
+        return;
+      } else {
+        LOG_WARN("media worker %d: io_uring set-up failed (errno %d), using epoll", index_, errno);
+      }
+    }
+    if (!ok) {
+      if (!setup_epoll()) {
+        ready->set_value(errno ? errno : EINVAL);
+        return;
+      }
+      backend_ = MediaBackend::kEpoll;
+    }
+    ready->set_value(0);
+    if (uring_)
+      uring_->run();
+    else
+      run_epoll();
+  });
+  int err = result.get();
+  if (err != 0) {
+    thread_.join();
+    running_ = false;
+    errno = err;
+    return false;
+  }
+  return true;
+}
+
+bool MediaWorker::setup_epoll() {
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) return false;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // the command eventfd
@@ -79,8 +129,6 @@ bool MediaWorker::start() {
     send_msgs_[i].msg_hdr.msg_iov = &send_iov_[i];
     send_msgs_[i].msg_hdr.msg_iovlen = 1;
   }
-  running_ = true;
-  thread_ = std::thread([this] { run(); });
   return true;
 }
 
@@ -101,7 +149,7 @@ void MediaWorker::post(WorkerCommand cmd) {
   [[maybe_unused]] ssize_t r = ::write(cmd_efd_, &one, sizeof(one));
 }
 
-void MediaWorker::run() {
+void MediaWorker::run_epoll() {
   constexpr int kMaxEvents = 256;
   epoll_event evs[kMaxEvents];
   std::int64_t next_scan = monotonic_ms() + config_.timeout_check_ms;
@@ -249,6 +297,11 @@ void MediaWorker::handle_commands() {
 
 bool MediaWorker::add_pair(std::unique_ptr<MediaPair> pair) {
   MediaPair* p = pair.get();
+  if (uring_) {
+    if (!uring_->add_pair(p)) return false;
+    pairs_.emplace(p->id(), std::move(pair));
+    return true;
+  }
   for (int s = 0; s < 2; ++s) {
     for (int c = 0; c < 2; ++c) {
       SocketTag& tag = p->side(s).tags[c];
@@ -272,11 +325,16 @@ bool MediaWorker::add_pair(std::unique_ptr<MediaPair> pair) {
 
 void MediaWorker::remove_pair(std::unordered_map<PairId, std::unique_ptr<MediaPair>>::iterator it) {
   MediaPair* p = it->second.get();
+  p->mark_closed();
+  if (uring_) {
+    uring_->close_pair(std::move(it->second));  // freed once its receives are cancelled
+    pairs_.erase(it);
+    return;
+  }
   for (int s = 0; s < 2; ++s)
     for (int c = 0; c < 2; ++c)
       if (p->side(s).tags[c].fd >= 0)
         epoll_ctl(epfd_, EPOLL_CTL_DEL, p->side(s).tags[c].fd, nullptr);
-  p->mark_closed();
   closed_.push_back(std::move(it->second));  // sockets close and ports return at loop end
   pairs_.erase(it);
 }

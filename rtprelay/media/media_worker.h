@@ -1,5 +1,6 @@
-// MediaWorker: one thread with its own epoll that owns a set of media pairs and their sockets,
-// forwarding with recvmmsg/sendmmsg. The control thread talks to it only through post().
+// MediaWorker: one thread that owns a set of media pairs and their sockets and forwards their
+// packets, with an io_uring loop (uring_loop.h) or an epoll + recvmmsg/sendmmsg loop. The
+// control thread talks to it only through post().
 #pragma once
 #include <sys/socket.h>
 
@@ -56,9 +57,15 @@ class WorkerEventQueue {
 struct WorkerConfig {
   LearningConfig learning;
   std::int64_t timeout_check_ms = 1000;  // how often idle pairs are looked for
-  int batch = 64;                        // packets per recvmmsg/sendmmsg
-  int max_batches_per_wake = 4;          // per readable socket, for fairness between sockets
+  int batch = 64;                        // epoll: packets per recvmmsg/sendmmsg
+  int max_batches_per_wake = 4;          // epoll: per readable socket, for fairness
+  // kIoUring fails start() when the ring cannot be set up; kAuto falls back to epoll then.
+  MediaBackend backend = MediaBackend::kEpoll;
+  int uring_buffers = 2048;  // io_uring: receive buffers (power of two), packets in flight
+  int batch_wait_us = 0;     // io_uring: see UringLoop; 0 = wake up for every completion
 };
+
+class UringLoop;
 
 class MediaWorker {
  public:
@@ -67,15 +74,21 @@ class MediaWorker {
   MediaWorker(const MediaWorker&) = delete;
   MediaWorker& operator=(const MediaWorker&) = delete;
 
-  // Creates the epoll and eventfd and starts the thread; false on failure (errno kept).
+  // Creates the eventfd, starts the thread, and waits until its loop (ring or epoll, made on
+  // the thread that uses it) is set up; false on failure (errno kept).
   bool start();
   void stop();
   // Thread-safe; never blocks on the worker.
   void post(WorkerCommand cmd);
   int index() const { return index_; }
+  // The loop this worker runs, once started.
+  MediaBackend backend() const { return backend_; }
 
  private:
-  void run();
+  friend class UringLoop;
+  bool setup_epoll();
+  void run_epoll();
+  bool stopping() const { return !running_; }
   void handle_commands();
   void handle_readable(SocketTag* tag, std::int64_t now_ms);
   void flush_sends(int n);
@@ -86,6 +99,8 @@ class MediaWorker {
   int index_;
   WorkerConfig config_;
   WorkerEventQueue* events_;
+  MediaBackend backend_ = MediaBackend::kEpoll;
+  std::unique_ptr<UringLoop> uring_;  // set: the io_uring loop runs, epfd_ is unused
   int epfd_ = -1;
   int cmd_efd_ = -1;
   std::thread thread_;
@@ -97,9 +112,9 @@ class MediaWorker {
   std::unordered_map<PairId, std::unique_ptr<MediaPair>> pairs_;
   std::vector<std::unique_ptr<MediaPair>> closed_;  // freed after the current epoll batch
 
-  // Packet buffers, allocated once in start(): batch x kBufSize, plus the headers for one
-  // recvmmsg and one sendmmsg batch.
-  static constexpr std::size_t kBufSize = 2048;
+  // epoll: packet buffers, allocated once in setup_epoll(): batch x kBufSize, plus the headers
+  // for one recvmmsg and one sendmmsg batch.
+  static constexpr std::size_t kBufSize = kMaxPacket;
   std::vector<std::uint8_t> buffers_;
   std::vector<mmsghdr> recv_msgs_;
   std::vector<iovec> recv_iov_;

@@ -36,7 +36,10 @@ struct Binding {
   std::string instance;            // +sip.instance value without quotes: "<urn:uuid:...>"
   std::uint32_t reg_id = 0;        // RFC 5626 reg-id, 0: none
   std::string ruid;                // unique id of this binding (temp-gruu, unregister by ruid)
-  std::uint32_t flags = 0;         // kFlag*
+  std::uint32_t flags = 0;         // kFlag* (usrloc packs them in 16 bits)
+  // Methods the contact accepts, from the REGISTER's Allow header or the Contact's `methods`
+  // parameter: bit (1 << sip::Method value), 15 bits at most; 0: not said, so all of them.
+  std::uint32_t methods = 0;
   std::int64_t last_modified = 0;  // unix seconds
 };
 

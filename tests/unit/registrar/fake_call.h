@@ -30,7 +30,9 @@ class FakeCall final : public sipproxy::ScriptCall {
   sipproxy::Peer source() const override { return src_; }
   sipproxy::Peer local() const override { return {"udp", "192.0.2.1", 5060}; }
   std::uint64_t connection_id() const override { return conn_; }
-  bool is_myself(std::string_view, std::uint16_t) const override { return true; }
+  bool is_myself(std::string_view host, std::uint16_t) const override {
+    return myself.empty() || host == myself;
+  }
   int reply(int code, std::string_view reason, std::string_view extra) override {
     replies.push_back({code, std::string(reason), std::string(extra)});
     return 1;
@@ -68,6 +70,7 @@ class FakeCall final : public sipproxy::ScriptCall {
   std::uint64_t flags = 0;
   std::uint64_t conn_ = 0;
   std::map<std::string, std::string> avps;
+  std::string myself;  // our host name; empty: every host is ours
 
  private:
   sipproxy::Message msg_;

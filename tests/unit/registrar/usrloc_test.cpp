@@ -25,6 +25,7 @@ Binding sample(std::int64_t expires) {
   b.reg_id = 2;
   b.ruid = "r1";
   b.flags = 1;
+  b.methods = 0x4a;  // a methods mask: packed next to the flags
   b.last_modified = 5;
   return b;
 }
@@ -46,6 +47,7 @@ void expect_same(const Binding& a, const Binding& b) {
   EXPECT_EQ(a.reg_id, b.reg_id);
   EXPECT_EQ(a.ruid, b.ruid);
   EXPECT_EQ(a.flags, b.flags);
+  EXPECT_EQ(a.methods, b.methods);
   EXPECT_EQ(a.last_modified, b.last_modified);
 }
 

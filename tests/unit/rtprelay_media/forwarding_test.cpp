@@ -25,7 +25,7 @@ class Forwarding : public ::testing::Test {
       c.port_max = static_cast<std::uint16_t>(c.port_min + 1999);
       pools_[i] = std::move(PortPool::create(c).value());
     }
-    EngineConfig ec;
+    EngineConfig ec = test::engine_config();
     ec.workers = 2;
     auto e = MediaEngine::create(ec, nullptr);
     ASSERT_TRUE(e.ok());
@@ -152,6 +152,25 @@ TEST_F(Forwarding, CountersPerSide) {
   EXPECT_TRUE(st->a.local_rtp == relay_a);
   EXPECT_FALSE(query_sync(*engine_, id + 256)) << "unknown pair must answer nullopt";
   EXPECT_FALSE(query_sync(*engine_, 0));
+}
+
+TEST_F(Forwarding, LargestPacketForwardedLongerDropped) {
+  Phone a, b;
+  PortPair pa = alloc(), pb = alloc();
+  Endpoint relay_a = pa.local_rtp();
+  PairId id =
+      engine_->create_pair(std::move(pa), std::move(pb), side_at(a.local()), side_at(b.local()));
+  ASSERT_TRUE(a.send(relay_a, rtp_packet(1, 0x51, kMaxPacket + 1)));
+  ASSERT_TRUE(a.send(relay_a, rtp_packet(2, 0x52, kMaxPacket)));
+  auto got = b.recv();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->size(), kMaxPacket);
+  EXPECT_EQ((*got)[12], 0x52) << "the oversized packet went through";
+  auto st = query_sync(*engine_, id);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->a.counters.dropped_bad, 1u);
+  EXPECT_EQ(st->a.counters.rtp_packets, 1u);
+  EXPECT_EQ(st->b.counters.sent_bytes, kMaxPacket);
 }
 
 TEST_F(Forwarding, UnknownPeerDropsUntilAnswer) {

@@ -22,7 +22,7 @@ class Latching : public ::testing::Test {
     c.port_min = test::test_port_base(30);
     c.port_max = static_cast<std::uint16_t>(c.port_min + 199);
     pool_ = std::move(PortPool::create(c).value());
-    EngineConfig ec;
+    EngineConfig ec = test::engine_config();
     ec.workers = 1;
     ec.confirm_delay_ms = confirm_delay_ms;
     engine_ = std::move(MediaEngine::create(ec, nullptr).value());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -16,6 +17,24 @@
 #include "rtprelay/media/port_pool.h"
 
 namespace strowger::rtprelay::media::test {
+
+// The backend the suite runs on: STROWGER_MEDIA_BACKEND (CMake registers the suite once per
+// backend), else auto. An io_uring run on a kernel without it runs on auto instead, and
+// Backend.RunsTheBackendUnderTest reports the skip.
+inline MediaBackend backend_under_test() {
+  const char* env = std::getenv("STROWGER_MEDIA_BACKEND");
+  auto b = parse_media_backend(env ? env : "auto");
+  if (!b) return MediaBackend::kAuto;
+  if (*b == MediaBackend::kIoUring && !MediaEngine::io_uring_supported())
+    return MediaBackend::kAuto;
+  return *b;
+}
+
+inline EngineConfig engine_config() {
+  EngineConfig ec;
+  ec.backend = backend_under_test();
+  return ec;
+}
 
 // A port range unlikely to collide with other test binaries running at the same time.
 inline std::uint16_t test_port_base(int slot) {

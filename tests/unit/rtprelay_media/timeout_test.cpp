@@ -24,7 +24,7 @@ class Timeout : public ::testing::Test {
     pool_ = std::move(PortPool::create(c).value());
   }
   std::unique_ptr<MediaEngine> engine(event_base* base = nullptr) {
-    EngineConfig ec;
+    EngineConfig ec = test::engine_config();
     ec.workers = 2;
     ec.timeout_check_ms = 20;
     auto e = std::move(MediaEngine::create(ec, base).value());
