@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "common/log.h"
 #include "common/yaml_config.h"
 
 namespace strowger::common {
@@ -55,6 +56,21 @@ class YamlReader {
       return n.as<bool>();
     } catch (const YAML::Exception&) {
       fail(n, what + " must be true or false");
+    }
+  }
+
+  // The `log: {level, format}` section both daemons share.
+  void log_section(const YAML::Node& log, LogLevel* level, LogFormat* format) const {
+    only_keys(log, {"level", "format"}, "log");
+    if (log["level"]) {
+      const std::string text = str(log["level"], "log level");
+      if (!parse_log_level(text, level))
+        fail(log["level"], "log level must be debug, info, notice, warn or error");
+    }
+    if (log["format"]) {
+      const std::string text = str(log["format"], "log format");
+      if (text != "text" && text != "json") fail(log["format"], "log format must be text or json");
+      *format = text == "json" ? LogFormat::kJson : LogFormat::kText;
     }
   }
 

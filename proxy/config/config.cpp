@@ -32,7 +32,8 @@ void read_listen(const Reader& r, const YAML::Node& list, ProxyConfig& cfg) {
     l.proto = *p;
     if (!item["address"]) r.fail(item, "listen entry needs 'address'");
     l.address = r.str(item["address"], "address");
-    if (item["port"]) l.port = static_cast<std::uint16_t>(r.integer(item["port"], "port", 1, 65535));
+    if (item["port"])
+      l.port = static_cast<std::uint16_t>(r.integer(item["port"], "port", 1, 65535));
     if (!transport::Address::from_ip_port(l.address, l.port))
       r.fail(item["address"], "address '" + l.address + "' is not an IPv4 or IPv6 address");
     if (item["advertise"]) l.advertise = r.str(item["advertise"], "advertise");
@@ -58,31 +59,25 @@ ProxyConfig from_node(const YAML::Node& root, const std::string& file) {
     if (!a.IsSequence()) r.fail(a, "aliases must be a list of host names");
     for (const YAML::Node& n : a) cfg.aliases.push_back(r.str(n, "alias"));
   }
-  if (root["workers"]) cfg.workers = static_cast<int>(r.integer(root["workers"], "workers", 0, 256));
-  if (const YAML::Node log = root["log"]) {
-    r.only_keys(log, {"level", "format"}, "log");
-    if (log["level"]) {
-      const std::string level = r.str(log["level"], "log level");
-      if (!common::parse_log_level(level, &cfg.log_level))
-        r.fail(log["level"], "log level must be debug, info, notice, warn or error");
-    }
-    if (log["format"]) {
-      const std::string format = r.str(log["format"], "log format");
-      if (format != "text" && format != "json") r.fail(log["format"], "log format must be text or json");
-      cfg.log_format = format == "json" ? common::LogFormat::kJson : common::LogFormat::kText;
-    }
-  }
+  if (root["workers"])
+    cfg.workers = static_cast<int>(r.integer(root["workers"], "workers", 0, 256));
+  if (const YAML::Node log = root["log"]) r.log_section(log, &cfg.log_level, &cfg.log_format);
   if (const YAML::Node control = root["control"]) {
     r.only_keys(control, {"socket"}, "control");
     if (control["socket"]) cfg.control_socket = r.str(control["socket"], "control socket");
   }
   if (const YAML::Node sip = root["sip"]) {
-    r.only_keys(sip, {"t1_ms", "t2_ms", "t4_ms", "timer_c_ms", "max_message_size", "record_route"}, "sip");
-    if (sip["t1_ms"]) cfg.timers.t1_ms = static_cast<int>(r.integer(sip["t1_ms"], "t1_ms", 10, 60000));
-    if (sip["t2_ms"]) cfg.timers.t2_ms = static_cast<int>(r.integer(sip["t2_ms"], "t2_ms", 10, 600000));
-    if (sip["t4_ms"]) cfg.timers.t4_ms = static_cast<int>(r.integer(sip["t4_ms"], "t4_ms", 10, 600000));
+    r.only_keys(sip, {"t1_ms", "t2_ms", "t4_ms", "timer_c_ms", "max_message_size", "record_route"},
+                "sip");
+    if (sip["t1_ms"])
+      cfg.timers.t1_ms = static_cast<int>(r.integer(sip["t1_ms"], "t1_ms", 10, 60000));
+    if (sip["t2_ms"])
+      cfg.timers.t2_ms = static_cast<int>(r.integer(sip["t2_ms"], "t2_ms", 10, 600000));
+    if (sip["t4_ms"])
+      cfg.timers.t4_ms = static_cast<int>(r.integer(sip["t4_ms"], "t4_ms", 10, 600000));
     if (sip["timer_c_ms"])
-      cfg.timers.timer_c_ms = static_cast<int>(r.integer(sip["timer_c_ms"], "timer_c_ms", 1000, 3600000));
+      cfg.timers.timer_c_ms =
+          static_cast<int>(r.integer(sip["timer_c_ms"], "timer_c_ms", 1000, 3600000));
     if (cfg.timers.t2_ms < cfg.timers.t1_ms)
       r.fail(sip["t2_ms"] ? sip["t2_ms"] : sip, "t2_ms must not be smaller than t1_ms");
     if (sip["max_message_size"])
@@ -91,12 +86,16 @@ ProxyConfig from_node(const YAML::Node& root, const std::string& file) {
     if (sip["record_route"]) cfg.record_route = r.boolean(sip["record_route"], "record_route");
   }
   if (const YAML::Node tcp = root["tcp"]) {
-    r.only_keys(tcp, {"idle_timeout_s", "max_connections", "max_connections_per_source", "connect_timeout_ms"},
-                "tcp");
+    r.only_keys(
+        tcp,
+        {"idle_timeout_s", "max_connections", "max_connections_per_source", "connect_timeout_ms"},
+        "tcp");
     if (tcp["idle_timeout_s"])
-      cfg.tcp.idle_timeout_s = static_cast<int>(r.integer(tcp["idle_timeout_s"], "idle_timeout_s", 1, 86400));
+      cfg.tcp.idle_timeout_s =
+          static_cast<int>(r.integer(tcp["idle_timeout_s"], "idle_timeout_s", 1, 86400));
     if (tcp["max_connections"])
-      cfg.tcp.max_connections = static_cast<int>(r.integer(tcp["max_connections"], "max_connections", 1, 1000000));
+      cfg.tcp.max_connections =
+          static_cast<int>(r.integer(tcp["max_connections"], "max_connections", 1, 1000000));
     if (tcp["max_connections_per_source"])
       cfg.tcp.max_connections_per_source = static_cast<int>(
           r.integer(tcp["max_connections_per_source"], "max_connections_per_source", 1, 1000000));
@@ -107,13 +106,15 @@ ProxyConfig from_node(const YAML::Node& root, const std::string& file) {
   if (const YAML::Node dns = root["dns"]) {
     r.only_keys(dns, {"cache_max_ttl_s"}, "dns");
     if (dns["cache_max_ttl_s"])
-      cfg.dns_cache_ttl_s = static_cast<int>(r.integer(dns["cache_max_ttl_s"], "cache_max_ttl_s", 0, 86400));
+      cfg.dns_cache_ttl_s =
+          static_cast<int>(r.integer(dns["cache_max_ttl_s"], "cache_max_ttl_s", 0, 86400));
   }
   if (root["routes"])
     r.fail(root["routes"], "'routes' is gone: routing belongs to the routing script ('script:')");
   if (const YAML::Node script = root["script"]) {
     r.only_keys(script, {"file", "defines"}, "script");
-    if (!script["file"]) r.fail(script, "script needs 'file' (the routing script, e.g. default.cfg)");
+    if (!script["file"])
+      r.fail(script, "script needs 'file' (the routing script, e.g. default.cfg)");
     cfg.script.file = r.str(script["file"], "script file");
     cfg.script.line = script["file"].Mark().line + 1;
     // A relative path is relative to the YAML file, so the config can move with its script.

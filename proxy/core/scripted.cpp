@@ -30,10 +30,12 @@ std::optional<sip::Uri> explicit_hop(std::string_view host, std::uint16_t port,
   return sip::Uri::parse(text);
 }
 
-void restore(ExecutionContext& exec, const ScriptState& state) {
+// The transaction's AVPs move into the run and back (take_back): a reply or a branch must not
+// copy the whole map each time.
+void restore(ExecutionContext& exec, ScriptState& state) {
   exec.flags = state.flags;
   exec.bflags = state.bflags;
-  exec.avps = state.avps;
+  exec.avps.swap(state.avps);
   exec.failure_route = state.failure_route;
   exec.onreply_route = state.onreply_route;
   exec.branch_route = state.branch_route;
@@ -177,7 +179,8 @@ int Proxy::script_relay(ScriptHost& host, const script::engine::RelayRequest& r)
   const bool outer = !ctx->starting;
   ctx->starting = true;
   start_branch(*ctx, std::move(ruri), std::move(next_hop), parse_path(r.path));
-  for (Extra& e : extra) start_branch(*ctx, std::move(e.uri), std::move(e.next_hop), std::move(e.path));
+  for (Extra& e : extra)
+    start_branch(*ctx, std::move(e.uri), std::move(e.next_hop), std::move(e.path));
   if (outer) {
     ctx->starting = false;
     finish_if_done(*ctx);
@@ -223,9 +226,9 @@ bool Proxy::run_failure_route(ResponseContext& ctx) {
   ctx.starting = true;
   script::engine::run_route(exec, route);
   ctx.starting = false;
-  if (!host.relayed) {
+  if (!host.relayed) {  // t_relay saved the state itself (fill_script_state)
     state.flags = exec.flags;
-    state.avps = exec.avps;
+    state.avps.swap(exec.avps);
   }
   if (host.replied) {
     ctx.forwarded_final = true;
@@ -256,7 +259,7 @@ bool Proxy::run_reply_routes(ResponseContext* ctx, Branch* branch, sip::Message&
     RunOutcome out = script::engine::run_route(exec, route);
     if (ctx != nullptr && ctx->script) {
       ctx->script->flags = exec.flags;
-      ctx->script->avps = exec.avps;
+      ctx->script->avps.swap(exec.avps);
     }
     if (out.dropped && !provisional) {
       LOG_DEBUG("drop of a final reply (%d) ignored: the transaction needs it", response.status());
@@ -291,6 +294,7 @@ bool Proxy::run_branch_route(ResponseContext& ctx, Branch& branch) {
   exec.route_kind = script::RouteKind::kBranch;
   if (branch.next_hop) exec.dst_uri = branch.next_hop->to_string();
   RunOutcome out = script::engine::run_route(exec, state.branch_route);
+  state.avps.swap(exec.avps);  // the transaction's AVPs go back
   if (out.dropped) return false;
   branch.target = request.request_uri();
   branch.next_hop.reset();

@@ -132,20 +132,7 @@ RelayConfig from_node(const YAML::Node& root, const std::string& file) {
       cfg.cookie_cache_s =
           static_cast<int>(r.integer(t["cookie_cache_s"], "cookie_cache_s", 1, 3600));
   }
-  if (const YAML::Node log = root["log"]) {
-    r.only_keys(log, {"level", "format"}, "log");
-    if (log["level"]) {
-      const std::string level = r.str(log["level"], "log level");
-      if (!common::parse_log_level(level, &cfg.log_level))
-        r.fail(log["level"], "log level must be debug, info, notice, warn or error");
-    }
-    if (log["format"]) {
-      const std::string format = r.str(log["format"], "log format");
-      if (format != "text" && format != "json")
-        r.fail(log["format"], "log format must be text or json");
-      cfg.log_format = format == "json" ? common::LogFormat::kJson : common::LogFormat::kText;
-    }
-  }
+  if (const YAML::Node log = root["log"]) r.log_section(log, &cfg.log_level, &cfg.log_format);
   if (const YAML::Node control = root["control"]) {
     r.only_keys(control, {"socket"}, "control");
     if (control["socket"]) cfg.control_socket = r.str(control["socket"], "control socket");

@@ -187,6 +187,19 @@ TEST_F(ScriptedProxyTest, TransactionKeepsTheProgramItStartedWith) {
   EXPECT_EQ(sent_to(5070).back(), "SIP/2.0 480 Old Program");
 }
 
+TEST_F(ScriptedProxyTest, AvpsLastThroughBranchAndReplyRoutes) {
+  load(
+      "request_route { $avp(who) = \"kept\"; t_on_branch(\"B\"); t_on_reply(\"R\"); "
+      "t_on_failure(\"F\"); t_relay(); exit; }\n"
+      "branch_route[B] { xdbg(\"branch $avp(who)\\n\"); }\n"
+      "onreply_route[R] { xdbg(\"reply $avp(who)\\n\"); }\n"
+      "failure_route[F] { t_reply(\"480\", \"Who $avp(who)\"); }\n");
+  request("INVITE", "sip:bob@127.0.0.1:5080");
+  respond(5080, 180, "Ringing");
+  respond(5080, 486, "Busy Here");
+  EXPECT_EQ(sent_to(5070).back(), "SIP/2.0 480 Who kept");
+}
+
 TEST_F(ScriptedProxyTest, OnReplyRouteDropsProvisionalOnly) {
   load(
       "request_route { t_on_reply(\"R\"); t_relay(); exit; }\n"
