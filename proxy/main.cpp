@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "%s\n", err->c_str());
     return 2;
   }
+  module_host.hand_to_workers();
   module_host.start_timers();
   group.on_start = [&modules](int index, event_base* loop) { modules.init_worker({index, loop}); };
   group.on_stop = [&modules](int index, event_base* loop) { modules.stop_worker({index, loop}); };

@@ -60,6 +60,7 @@ class NullHost : public engine::Host {
   }
   int record_route(std::string_view) override { return 1; }
   int record_route_preset(std::string_view, std::string_view) override { return 1; }
+  int add_rr_param(std::string_view) override { return 1; }
   int t_newtran() override { return 1; }
   int t_check_trans() override { return -1; }
   int t_precheck_trans() override { return -1; }

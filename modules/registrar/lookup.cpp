@@ -98,6 +98,9 @@ int resolve(sipproxy::ScriptCall& call, const sipproxy::usrloc::Location& loc,
   return 1;
 }
 
+// RFC 5626: a contact registered with an instance and reg-id is reached over its flow only.
+bool is_flow(const Binding& b) { return b.connection_id != 0 && !b.instance.empty() && b.reg_id != 0; }
+
 sipproxy::Branch branch_of(const Binding& b, std::uint64_t bflags) {
   sipproxy::Branch br;
   br.uri = b.contact;
@@ -105,6 +108,8 @@ sipproxy::Branch branch_of(const Binding& b, std::uint64_t bflags) {
   br.path = b.path;
   br.q = b.q;
   br.bflags = bflags;
+  br.connection_id = b.connection_id;
+  br.flow = is_flow(b);
   return br;
 }
 
@@ -120,6 +125,7 @@ bool apply(sipproxy::ScriptCall& call, const std::vector<Binding>& bindings, boo
       call.message().set_request_uri(*contact);
       call.set_dst_uri(b.received);
       call.set_path(b.path);
+      call.set_connection(b.connection_id, is_flow(b));
       call.set_avp(kRuidAvp, b.ruid);
     } else if (!call.append_branch(branch_of(b, bflags))) {
       break;  // branch limit: keep the best ones

@@ -24,11 +24,11 @@ void read_listen(const Reader& r, const YAML::Node& list, ProxyConfig& cfg) {
     r.only_keys(item, {"proto", "address", "port", "advertise"}, "listen");
     Listen l;
     l.line = item.Mark().line + 1;
-    if (!item["proto"]) r.fail(item, "listen entry needs 'proto' (udp or tcp)");
+    if (!item["proto"]) r.fail(item, "listen entry needs 'proto' (udp, tcp, tls, ws or wss)");
     const std::string proto = r.str(item["proto"], "proto");
+    // tls and wss need the tls module, ws and wss the websocket module (checked at start).
     auto p = transport::protocol_from_name(proto);
-    if (!p || (*p != transport::Protocol::kUdp && *p != transport::Protocol::kTcp))
-      r.fail(item["proto"], "unsupported proto '" + proto + "' (udp or tcp)");
+    if (!p) r.fail(item["proto"], "unsupported proto '" + proto + "' (udp, tcp, tls, ws or wss)");
     l.proto = *p;
     if (!item["address"]) r.fail(item, "listen entry needs 'address'");
     l.address = r.str(item["address"], "address");
@@ -51,7 +51,7 @@ ProxyConfig from_node(const YAML::Node& root, const std::string& file) {
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(file, 1, "the file is empty");
   r.only_keys(root,
               {"listen", "aliases", "workers", "log", "control", "sip", "tcp", "dns", "routes",
-               "script"},  // "routes" only to explain that it moved
+               "script", "tls"},  // "routes" only to explain that it moved; tls: the tls module
               "the top level");
   if (!root["listen"]) r.fail(root, "'listen' is required");
   read_listen(r, root["listen"], cfg);

@@ -2,6 +2,7 @@
 // response selection, CANCEL and timer C.
 #include "common/log.h"
 #include "proxy/core/proxy.h"
+#include "proxy/transport/transport.h"
 
 namespace strowger::proxy::core {
 namespace {
@@ -29,8 +30,19 @@ bool creates_dialog(sip::Method m) {
   return m == sip::Method::kInvite || m == sip::Method::kSubscribe || m == sip::Method::kRefer;
 }
 
+bool connection_bound(const Branch& b) {
+  if (b.flow || b.connection_id != 0) return true;
+  if (b.hop >= b.hops.size()) return false;
+  const transport::Protocol p = b.hops[b.hop].proto;
+  return p == transport::Protocol::kWs || p == transport::Protocol::kWss;
+}
+
 const char* local_reason(int status) {
   switch (status) {
+    case 430:
+      return "Flow Failed";
+    case 480:
+      return "Temporarily Unavailable";
     case 408:
       return "Request Timeout";
     case 487:
@@ -74,7 +86,7 @@ void Proxy::forward(ServerTransaction& st, sip::Message& request, std::vector<si
 }
 
 void Proxy::start_branch(ResponseContext& ctx, sip::Uri target, std::optional<sip::Uri> next_hop,
-                         std::vector<sip::Uri> path) {
+                         std::vector<sip::Uri> path, std::uint64_t connection_id, bool flow) {
   auto owned = std::make_unique<Branch>();
   Branch* branch = owned.get();
   branch->context = &ctx;
@@ -82,6 +94,8 @@ void Proxy::start_branch(ResponseContext& ctx, sip::Uri target, std::optional<si
   branch->target = std::move(target);
   branch->next_hop = std::move(next_hop);
   branch->path = std::move(path);
+  branch->connection_id = connection_id;
+  branch->flow = flow;
   ctx.branches.push_back(std::move(owned));
   if (ctx.script && ctx.script->branch_route >= 0 && !run_branch_route(ctx, *branch)) {
     branch_final(ctx, *branch, 500, std::nullopt);  // dropped by the branch_route
@@ -95,6 +109,12 @@ void Proxy::start_branch(ResponseContext& ctx, sip::Uri target, std::optional<si
     next = *branch->next_hop;
   } else if (!routes.empty()) {
     next = routes.front();
+  }
+  // RFC 6761/7118: a .invalid host names a client reachable only over its own connection;
+  // without one (no $du from lookup or an alias) it cannot be reached, and DNS is not asked.
+  if (next.host.ends_with(".invalid") && branch->connection_id == 0) {
+    branch_final(ctx, *branch, branch->flow ? 430 : 480, std::nullopt);
+    return;
   }
   std::weak_ptr<bool> alive = alive_;
   ResponseContext* c = &ctx;
@@ -170,6 +190,13 @@ void Proxy::send_branch(ResponseContext& ctx, Branch& branch) {
     via += layer_->new_branch(ctx.loop_tag);
     request.push_via(via);
     transport::Peer to{hop.proto, hop.addr, *out, 0};
+    if (branch.connection_id != 0 &&
+        transport::connection_protocol(branch.connection_id) == hop.proto) {
+      to.connection_id = branch.connection_id;
+    }
+    // A flow, or a WebSocket client: only the connection the contact opened reaches it.
+    to.no_connect = branch.flow || hop.proto == transport::Protocol::kWs ||
+                    hop.proto == transport::Protocol::kWss;
     branch.state = Branch::State::kCalling;
     ++stats_.forwarded;
     int final_ms = 0;
@@ -231,6 +258,8 @@ void Proxy::on_client_failure(ClientTransaction& ct, int status) {
     send_branch(ctx, *branch);
     return;
   }
+  // A contact bound to its connection that is gone: RFC 5626 5.3 (430) or unreachable (480).
+  if (status == 503 && connection_bound(*branch)) status = branch->flow ? 430 : 480;
   branch_final(ctx, *branch, status, std::nullopt);
 }
 

@@ -1,12 +1,14 @@
 // ModuleHostImpl: module services, worker posting and the module timer thread.
 #include "proxy/core/module_host.h"
 
+#include <cctype>
+
 #include "common/log.h"
 
 namespace strowger::proxy::core {
 
 ModuleHostImpl::ModuleHostImpl(const config::ProxyConfig& config, WorkerGroup& group)
-    : group_(group) {
+    : config_(config), group_(group) {
   const std::size_t slash = config.file.rfind('/');
   config_dir_ = slash == std::string::npos ? "." : config.file.substr(0, slash);
 }
@@ -36,6 +38,64 @@ std::shared_ptr<void> ModuleHostImpl::find(std::string_view name) const {
 
 void ModuleHostImpl::post_to_worker(int worker, std::function<void()> fn) {
   if (Worker* w = group_.at(worker)) w->post_task(std::move(fn));
+}
+
+bool ModuleHostImpl::send(const sipproxy::Peer& to, std::uint64_t connection_id,
+                          std::string bytes) {
+  const std::optional<transport::Protocol> proto = transport::protocol_from_name(to.proto);
+  std::optional<transport::Address> remote = transport::Address::from_ip_port(to.ip, to.port);
+  if (!proto || !remote || group_.workers.empty()) return false;
+  int worker = 0;
+  if (connection_id != 0) {
+    worker = transport::connection_worker(connection_id);
+  } else {
+    worker = static_cast<int>(next_worker_.fetch_add(1, std::memory_order_relaxed) %
+                              group_.workers.size());
+  }
+  Worker* w = group_.at(worker);
+  if (w == nullptr) return false;
+  transport::Peer peer{*proto, *remote, -1, connection_id};
+  peer.no_connect = connection_id != 0;
+  for (const Listener& l : w->listeners()) {
+    if (l.proto == *proto && l.local.family() == remote->family()) {
+      peer.listener = l.index;
+      break;
+    }
+  }
+  if (peer.listener < 0) return false;  // nothing of ours speaks that protocol
+  w->post_task([w, peer, bytes = std::move(bytes)] { w->send(peer, bytes); });
+  return true;
+}
+
+std::optional<sipproxy::Peer> ModuleHostImpl::listen_address(std::string_view proto) const {
+  const std::optional<transport::Protocol> p = transport::protocol_from_name(proto);
+  if (!p || group_.workers.empty()) return std::nullopt;
+  for (const Listener& l : group_.workers.front()->listeners()) {
+    if (l.proto != *p) continue;
+    std::string name(transport::protocol_name(l.proto));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string host = l.host;
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    return sipproxy::Peer{std::move(name), std::move(host), l.port};
+  }
+  return std::nullopt;
+}
+
+void ModuleHostImpl::on_reply(
+    std::string branch_prefix,
+    std::function<void(sipproxy::Message& reply, const sipproxy::Peer& from)> fn) {
+  if (started_ || branch_prefix.empty()) {
+    LOG_ERROR("module reply hook '%s' refused: register a non-empty prefix at init_process",
+              branch_prefix.c_str());
+    return;
+  }
+  group_.reply_hooks.push_back({std::move(branch_prefix), std::move(fn)});
+}
+
+void ModuleHostImpl::hand_to_workers() {
+  started_ = true;
+  group_.tls = static_cast<sipproxy::TlsService*>(find(sipproxy::kTlsService).get());
+  group_.ws = static_cast<sipproxy::WebSocketService*>(find(sipproxy::kWebSocketService).get());
 }
 
 void ModuleHostImpl::start_timers() {

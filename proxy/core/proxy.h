@@ -101,7 +101,8 @@ class Proxy final : public transaction::TransactionUser {
   // path: Route headers the branch gets first (a registration's Path, RFC 3327).
   void start_branch(ResponseContext& ctx, sip::Uri target,
                     std::optional<sip::Uri> next_hop = std::nullopt,
-                    std::vector<sip::Uri> path = {});
+                    std::vector<sip::Uri> path = {}, std::uint64_t connection_id = 0,
+                    bool flow = false);
   void resolved(ResponseContext* ctx, Branch* branch, std::vector<dns::Target> hops);
   void send_branch(ResponseContext& ctx, Branch& branch);
   void branch_final(ResponseContext& ctx, Branch& branch, int status,

@@ -53,6 +53,8 @@ struct Branch {
   sip::Uri target;                      // Request-URI of this branch
   std::optional<sip::Uri> next_hop;     // the script's $du: where to send instead of target
   std::vector<sip::Uri> path;           // Route headers put before the request's own
+  std::uint64_t connection_id = 0;      // go out on this connection (a registered contact's)
+  bool flow = false;                    // RFC 5626 flow: 430 when it is gone, never reconnect
   std::optional<sip::Message> prepared; // the request as branch_route left it
   std::vector<dns::Target> hops;        // resolved next hops, tried in order (RFC 3263 4.3)
   std::size_t hop = 0;

@@ -116,6 +116,13 @@ int ScriptHost::record_route(std::string_view params) {
   return 1;
 }
 
+int ScriptHost::add_rr_param(std::string_view param) {
+  if (phase_ != ScriptPhase::kRequest || param.empty()) return -1;
+  if (param.front() != ';') rr_added.push_back(';');
+  rr_added.append(param.data(), param.size());
+  return 1;
+}
+
 int ScriptHost::record_route_preset(std::string_view uri, std::string_view uri2) {
   if (phase_ != ScriptPhase::kRequest) return -1;
   std::optional<std::string> first = preset_uri(uri);

@@ -39,6 +39,7 @@ class ScriptHost final : public script::engine::Host {
   int forward_stateless(const script::engine::ForwardRequest& request) override;
   int record_route(std::string_view params) override;
   int record_route_preset(std::string_view uri, std::string_view uri2) override;
+  int add_rr_param(std::string_view param) override;
 
   int t_newtran() override;
   int t_check_trans() override;
@@ -68,6 +69,7 @@ class ScriptHost final : public script::engine::Host {
   bool replied = false;
   bool record_route_set = false;
   std::string rr_params;
+  std::string rr_added;  // add_rr_param(): kept apart so record_route(params) does not drop it
   std::vector<std::string> rr_preset;
   // Why the last t_relay failed, for sl_reply_error.
   int error_code = 500;

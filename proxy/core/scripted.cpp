@@ -119,6 +119,8 @@ int Proxy::script_relay(ScriptHost& host, const script::engine::RelayRequest& r)
     sip::Uri uri;
     std::optional<sip::Uri> next_hop;
     std::vector<sip::Uri> path;
+    std::uint64_t connection_id = 0;
+    bool flow = false;
   };
   auto parse_path = [](const std::vector<std::string>& in) {
     std::vector<sip::Uri> out;
@@ -136,7 +138,7 @@ int Proxy::script_relay(ScriptHost& host, const script::engine::RelayRequest& r)
       LOG_WARN("t_relay: branch '%s' is not a SIP URI, skipped", b.uri.c_str());
       continue;
     }
-    extra.push_back({std::move(*uri), std::move(du), parse_path(b.path)});
+    extra.push_back({std::move(*uri), std::move(du), parse_path(b.path), b.connection_id, b.flow});
   }
 
   ResponseContext* ctx = nullptr;
@@ -164,7 +166,7 @@ int Proxy::script_relay(ScriptHost& host, const script::engine::RelayRequest& r)
     ctx = new_context(*st, st->request(), std::move(tag));
     ctx->script = std::make_unique<ScriptState>();
     ctx->script->program = program_;
-    ctx->script->rr_params = host.rr_params;
+    ctx->script->rr_params = host.rr_params + host.rr_added;
     ctx->script->rr_preset = host.rr_preset;
     ctx->record_route = host.record_route_set;
   } else {
@@ -178,9 +180,12 @@ int Proxy::script_relay(ScriptHost& host, const script::engine::RelayRequest& r)
   host.relayed = true;
   const bool outer = !ctx->starting;
   ctx->starting = true;
-  start_branch(*ctx, std::move(ruri), std::move(next_hop), parse_path(r.path));
-  for (Extra& e : extra)
-    start_branch(*ctx, std::move(e.uri), std::move(e.next_hop), std::move(e.path));
+  start_branch(*ctx, std::move(ruri), std::move(next_hop), parse_path(r.path), r.connection_id,
+               r.flow);
+  for (Extra& e : extra) {
+    start_branch(*ctx, std::move(e.uri), std::move(e.next_hop), std::move(e.path),
+                 e.connection_id, e.flow);
+  }
   if (outer) {
     ctx->starting = false;
     finish_if_done(*ctx);

@@ -1,6 +1,8 @@
 // Worker: event loop wiring between transports, the transaction layer and the proxy.
 #include "proxy/core/worker.h"
 
+#include <cctype>
+
 #include "common/log.h"
 #include "proxy/sip/raw_response.h"
 
@@ -16,9 +18,11 @@ Worker::Worker(int index, const config::ProxyConfig& config, const LocalAddresse
       timers_(clock_) {
   udp_ = std::make_unique<transport::UdpTransport>(base_, *this, index, config.max_message_size);
   const int workers = config.workers > 0 ? config.workers : static_cast<int>(group.size_hint);
-  tcp_ = std::make_unique<transport::TcpTransport>(
-      base_, *this, index, transport::tcp_limits_per_worker(config.tcp, workers),
-      config.max_message_size);
+  streams_[static_cast<std::size_t>(transport::Protocol::kTcp)] =
+      std::make_unique<transport::TcpTransport>(
+          base_, *this, index, transport::tcp_limits_per_worker(config.tcp, workers),
+          config.max_message_size);
+  streams_[static_cast<std::size_t>(transport::Protocol::kTcp)]->set_directory(&group.connections);
   dns::Resolver::Options dns_options;
   dns_options.max_cache_ttl_s = config.dns_cache_ttl_s;
   resolver_ = std::make_unique<dns::Resolver>(base_, clock_, dns_options);
@@ -42,7 +46,7 @@ Worker::~Worker() {
   layer_.reset();
   proxy_.reset();
   resolver_.reset();
-  tcp_.reset();
+  for (auto& t : streams_) t.reset();
   udp_.reset();
   if (timer_ev_) event_free(timer_ev_);
   if (wakeup_ev_) event_free(wakeup_ev_);
@@ -51,14 +55,32 @@ Worker::~Worker() {
 }
 
 std::optional<std::string> Worker::open_listeners() {
+  using transport::Protocol;
+  const int workers = config_.workers > 0 ? config_.workers : static_cast<int>(group_.size_hint);
+  auto make_stream = [&](Protocol p, transport::StreamServices services) {
+    auto& slot = streams_[static_cast<std::size_t>(p)];
+    if (!slot) {
+      slot = std::make_unique<transport::TcpTransport>(
+          base_, *this, index_, transport::tcp_limits_per_worker(config_.tcp, workers),
+          config_.max_message_size, p, services);
+      slot->set_directory(&group_.connections);
+    }
+  };
+  // Outbound TLS works whenever the tls module is loaded, listening or not.
+  if (group_.tls != nullptr) make_stream(Protocol::kTls, {group_.tls, nullptr});
   for (const Listener& l : local_.listeners()) {
     std::optional<std::string> err;
-    if (l.proto == transport::Protocol::kUdp) {
+    if (l.proto == Protocol::kUdp) {
       err = udp_->listen(l.index, l.local);
-    } else if (l.proto == transport::Protocol::kTcp) {
-      err = tcp_->listen(l.index, l.local);
+    } else if ((l.proto == Protocol::kTls || l.proto == Protocol::kWss) && group_.tls == nullptr) {
+      err = "needs the tls module: loadmodule \"tls.so\" in the routing script";
+    } else if ((l.proto == Protocol::kWs || l.proto == Protocol::kWss) && group_.ws == nullptr) {
+      err = "needs the websocket module: loadmodule \"websocket.so\" in the routing script";
     } else {
-      err = "transport " + std::string(transport::protocol_name(l.proto)) + " is not available";
+      const bool secure = l.proto == Protocol::kTls || l.proto == Protocol::kWss;
+      const bool websocket = l.proto == Protocol::kWs || l.proto == Protocol::kWss;
+      make_stream(l.proto, {secure ? group_.tls : nullptr, websocket ? group_.ws : nullptr});
+      err = stream(l.proto)->listen(l.index, l.local);
     }
     if (err) {
       const config::Listen& cfg = config_.listen[static_cast<std::size_t>(l.index)];
@@ -71,8 +93,9 @@ std::optional<std::string> Worker::open_listeners() {
 
 transport::Address Worker::bound_address(int listener) const {
   const Listener& l = local_.listener(listener);
-  return l.proto == transport::Protocol::kUdp ? udp_->local_address(listener)
-                                              : tcp_->local_address(listener);
+  if (l.proto == transport::Protocol::kUdp) return udp_->local_address(listener);
+  const transport::TcpTransport* t = stream(l.proto);
+  return t != nullptr ? t->local_address(listener) : transport::Address();
 }
 
 void Worker::run() {
@@ -95,10 +118,10 @@ void Worker::post_response(sip::Message&& response, const transport::Peer& from)
   event_active(wakeup_ev_, EV_READ, 0);
 }
 
-void Worker::post_send(std::string bytes, const transport::Peer& to) {
+void Worker::post_send(std::string bytes, const transport::Peer& to, int from_worker) {
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
-    inbox_.push_back(Inbound{true, std::move(bytes), to, {}, std::nullopt});
+    inbox_.push_back(Inbound{true, std::move(bytes), to, {}, std::nullopt, from_worker});
   }
   event_active(wakeup_ev_, EV_READ, 0);
 }
@@ -122,8 +145,10 @@ WorkerSnapshot Worker::snapshot() const {
   s.client_transactions = layer_->client_count();
   s.response_contexts = proxy_->context_count();
   s.udp = udp_->counters();
-  s.tcp = tcp_->counters();
-  s.tcp_connections = tcp_->connection_count();
+  s.tcp = stream(transport::Protocol::kTcp)->counters();
+  for (const auto& t : streams_) {
+    if (t) s.tcp_connections += t->connection_count();
+  }
   s.dns_queries = resolver_->queries();
   s.dns_cache_hits = resolver_->cache_hits();
   return s;
@@ -141,7 +166,11 @@ void Worker::on_wakeup(evutil_socket_t, short, void* arg) {
       continue;
     }
     if (in.is_send) {
-      self->send(in.peer, in.bytes);
+      if (self->send(in.peer, in.bytes) == 0 && in.from_worker >= 0 && in.peer.connection_id != 0) {
+        if (Worker* from = self->group_.at(in.from_worker)) {
+          from->post_task([from, id = in.peer.connection_id] { from->send_failed_elsewhere(id); });
+        }
+      }
       continue;
     }
     if (in.response) self->layer_->receive_response(std::move(*in.response), in.peer);
@@ -199,6 +228,10 @@ void Worker::on_message(std::string_view bytes, const transport::Peer& from) {
     return;
   }
   if (message.is_response()) {
+    if (!group_.reply_hooks.empty() && run_reply_hook(message, from)) {
+      after_event();
+      return;
+    }
     std::optional<sip::Via> via = message.via(0);
     const int owner = via ? transaction::TransactionLayer::branch_worker(via->branch) : -1;
     if (owner >= 0 && owner != index_ && group_.at(owner) != nullptr) {
@@ -237,21 +270,39 @@ void Worker::on_connection_closed(std::uint64_t connection_id) {
   after_event();
 }
 
-std::uint64_t Worker::send(const transport::Peer& to, std::string_view bytes) {
-  switch (to.proto) {
-    case transport::Protocol::kUdp:
-      return udp_->send(to, bytes);
-    case transport::Protocol::kTcp: {
-      const int owner = transport::connection_worker(to.connection_id);
-      if (to.connection_id != 0 && owner != index_ && group_.at(owner) != nullptr) {
-        group_.at(owner)->post_send(std::string(bytes), to);
-        return to.connection_id;
-      }
-      return tcp_->send(to, bytes);
-    }
-    default:
-      return 0;
+bool Worker::run_reply_hook(sip::Message& response, const transport::Peer& from) {
+  std::optional<sip::Via> via = response.via(0);
+  if (!via) return false;
+  for (const WorkerGroup::ReplyHook& hook : group_.reply_hooks) {
+    if (!via->branch.starts_with(hook.prefix)) continue;
+    std::string proto(transport::protocol_name(from.proto));
+    for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    hook.fn(response, sipproxy::Peer{std::move(proto), from.remote.ip(), from.remote.port()});
+    return true;
   }
+  return false;
+}
+
+void Worker::send_failed_elsewhere(std::uint64_t connection_id) {
+  layer_->connection_closed(connection_id);
+}
+
+std::uint64_t Worker::send(const transport::Peer& to, std::string_view bytes) {
+  if (to.proto == transport::Protocol::kUdp) return udp_->send(to, bytes);
+  transport::TcpTransport* t = stream(to.proto);
+  if (t == nullptr) return 0;
+  transport::Peer target = to;
+  // No connection here: another worker may hold the one the client opened (behind NAT, or a
+  // WebSocket that cannot be reopened from our side).
+  if (target.connection_id == 0 && target.remote.valid() && !t->has_connection_to(target.remote)) {
+    target.connection_id = group_.connections.find(target.proto, target.remote);
+  }
+  const int owner = transport::connection_worker(target.connection_id);
+  if (target.connection_id != 0 && owner != index_ && group_.at(owner) != nullptr) {
+    group_.at(owner)->post_send(std::string(bytes), target, index_);
+    return target.connection_id;
+  }
+  return t->send(target, bytes);
 }
 
 }  // namespace strowger::proxy::core

@@ -20,6 +20,8 @@
 #include "proxy/transaction/transaction_layer.h"
 #include "proxy/transport/tcp.h"
 #include "proxy/transport/udp.h"
+#include "sipproxy/transport.h"
+#include "sipproxy/script.h"
 
 namespace strowger::proxy::core {
 
@@ -33,6 +35,18 @@ class WorkerGroup {
   // Run on each worker's thread when it starts and stops (the modules' per-worker hooks).
   std::function<void(int index, event_base* loop)> on_start;
   std::function<void(int index, event_base* loop)> on_stop;
+  // The modules' transport services (set after the modules' init_process, before the workers
+  // open their listeners); nullptr when the module is not loaded.
+  sipproxy::TlsService* tls = nullptr;
+  sipproxy::WebSocketService* ws = nullptr;
+  transport::ConnectionDirectory connections;
+  // Responses whose top Via branch starts with prefix go to fn instead of the transaction layer
+  // (sipproxy::ModuleHost::on_reply); fixed before the workers run.
+  struct ReplyHook {
+    std::string prefix;
+    std::function<void(sip::Message& reply, const sipproxy::Peer& from)> fn;
+  };
+  std::vector<ReplyHook> reply_hooks;
   Worker* at(int index) const {
     return index >= 0 && index < static_cast<int>(workers.size())
                ? workers[static_cast<std::size_t>(index)].get()
@@ -77,7 +91,8 @@ class Worker final : public transport::Receiver, public transaction::Sender {
 
   // Any thread: hand over a received response, or a message to send on one of our connections.
   void post_response(sip::Message&& response, const transport::Peer& from);
-  void post_send(std::string bytes, const transport::Peer& to);
+  // from_worker (>= 0) learns when the send failed (its transactions on that connection fail).
+  void post_send(std::string bytes, const transport::Peer& to, int from_worker = -1);
   // Any thread: runs task on this worker's thread.
   void post_task(std::function<void()> task);
   // Worker thread only (or before run()).
@@ -94,6 +109,7 @@ class Worker final : public transport::Receiver, public transaction::Sender {
   std::uint64_t send(const transport::Peer& to, std::string_view bytes) override;
 
   int index() const { return index_; }
+  const std::vector<Listener>& listeners() const { return local_.listeners(); }
   const WorkerStats& stats() const { return stats_; }
 
  private:
@@ -103,6 +119,7 @@ class Worker final : public transport::Receiver, public transaction::Sender {
     transport::Peer peer;
     std::function<void()> task;  // when set, the rest is unused
     std::optional<sip::Message> response;  // a response handed over by another worker
+    int from_worker = -1;                   // who posted a send
   };
   void handle(sip::Message&& message, const transport::Peer& from);
   void after_event();
@@ -118,7 +135,13 @@ class Worker final : public transport::Receiver, public transaction::Sender {
   common::SteadyClock clock_;
   common::TimerHeap timers_;
   std::unique_ptr<transport::UdpTransport> udp_;
-  std::unique_ptr<transport::TcpTransport> tcp_;
+  // Stream transports by protocol (TCP always; TLS with the tls module; WS/WSS when listening).
+  std::unique_ptr<transport::TcpTransport> streams_[5];
+  transport::TcpTransport* stream(transport::Protocol p) const {
+    return streams_[static_cast<std::size_t>(p)].get();
+  }
+  bool run_reply_hook(sip::Message& response, const transport::Peer& from);
+  void send_failed_elsewhere(std::uint64_t connection_id);
   std::unique_ptr<dns::Resolver> resolver_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<transaction::TransactionLayer> layer_;

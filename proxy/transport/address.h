@@ -52,6 +52,9 @@ struct Peer {
   int listener = -1;
   // Connection it arrived on (reliable transports); 0 for UDP or "any/new connection".
   std::uint64_t connection_id = 0;
+  // Sending: use connection_id or an existing connection to remote, never open a new one
+  // (an RFC 5626 flow, a contact behind NAT).
+  bool no_connect = false;
 };
 
 }  // namespace strowger::proxy::transport

@@ -6,8 +6,10 @@
 #include <netinet/tcp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "common/log.h"
 #include "proxy/transport/socket_setup.h"
@@ -16,7 +18,7 @@
 namespace strowger::proxy::transport {
 namespace {
 
-constexpr std::uint64_t kCounterMask = (std::uint64_t{1} << kConnectionWorkerShift) - 1;
+constexpr std::uint64_t kCounterMask = (std::uint64_t{1} << kConnectionProtocolShift) - 1;
 constexpr int kResumeAcceptMs = 1000;
 constexpr int kLogsPerSecond = 10;
 
@@ -74,13 +76,21 @@ config::TcpLimits tcp_limits_per_worker(const config::TcpLimits& total, int work
 }
 
 TcpTransport::TcpTransport(event_base* base, Receiver& receiver, int worker_index,
-                           const config::TcpLimits& limits, std::size_t max_message_size)
+                           const config::TcpLimits& limits, std::size_t max_message_size,
+                           Protocol proto, StreamServices services)
     : base_(base),
       receiver_(receiver),
       worker_index_(worker_index),
+      proto_(proto),
+      services_(services),
       limits_(limits),
       framer_(max_message_size),
-      reap_(event_new(base, -1, 0, &TcpTransport::on_reap, this)) {}
+      reap_(event_new(base, -1, 0, &TcpTransport::on_reap, this)) {
+  // Ids outlive the process in usrloc (Redis): start each run somewhere else so a binding
+  // loaded at start cannot name a new, unrelated connection.
+  std::random_device random;
+  counter_ = ((std::uint64_t{random()} << 32) | random()) & (kCounterMask >> 1);
+}
 
 TcpTransport::~TcpTransport() {
   // Listeners first so no accept lands in a half-destroyed table; connections free their
@@ -130,7 +140,8 @@ bool TcpTransport::log_allowed() {
 std::uint64_t TcpTransport::next_id() {
   counter_ = (counter_ + 1) & kCounterMask;
   if (counter_ == 0) counter_ = 1;
-  return (static_cast<std::uint64_t>(worker_index_) << kConnectionWorkerShift) | counter_;
+  return (static_cast<std::uint64_t>(worker_index_) << kConnectionWorkerShift) |
+         (static_cast<std::uint64_t>(proto_) << kConnectionProtocolShift) | counter_;
 }
 
 void TcpTransport::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int len,
@@ -183,13 +194,28 @@ void TcpTransport::accept(Listener& l, int fd, const Address& remote) {
     return;  // sock closes
   }
   set_nodelay(sock.get());
-  BufferEventPtr bev(bufferevent_socket_new(base_, sock.get(), BEV_OPT_CLOSE_ON_FREE));
-  if (!bev) return;
-  sock.release();
   const std::uint64_t id = next_id();
-  auto c = std::make_unique<TcpConnection>(*this, std::move(bev),
-                                           Peer{Protocol::kTcp, remote, l.index, id},
+  const Peer peer{proto_, remote, l.index, id};
+  BufferEventPtr bev;
+  if (services_.tls != nullptr) {
+    std::string error;
+    bev.reset(services_.tls->accept(base_, sock.get(), info(peer, l.local), &error));
+    if (!bev) {
+      if (log_allowed()) {
+        LOG_NOTICE("worker %d: %s connection from %s: %s", worker_index_,
+                   std::string(protocol_name(proto_)).c_str(), remote.to_string().c_str(),
+                   error.c_str());
+      }
+      return;  // sock closes
+    }
+  } else {
+    bev.reset(bufferevent_socket_new(base_, sock.get(), BEV_OPT_CLOSE_ON_FREE));
+    if (!bev) return;
+  }
+  sock.release();
+  auto c = std::make_unique<TcpConnection>(*this, std::move(bev), peer,
                                            /*connecting=*/false, /*counts_for_source=*/true);
+  if (services_.ws != nullptr) c->set_websocket(services_.ws->accept(info(peer, l.local), monotonic_ms()));
   if (add(std::move(c)) == nullptr) return;
   ++per_source_[source];
   ++counters_.accepted;
@@ -204,6 +230,7 @@ TcpConnection* TcpTransport::add(std::unique_ptr<TcpConnection> c) {
   if (!c->start()) return nullptr;  // c (and its socket) is freed; nothing was announced
   TcpConnection* raw = c.get();
   by_remote_[raw->peer().remote].push_back(raw->id());
+  if (directory_ != nullptr) directory_->add(proto_, raw->peer().remote, raw->id());
   connections_.emplace(raw->id(), std::move(c));
   return raw;
 }
@@ -219,7 +246,22 @@ const TcpTransport::Listener* TcpTransport::source_listener(const Peer& to) cons
   return nullptr;
 }
 
+sipproxy::ConnectionInfo TcpTransport::info(const Peer& peer, const Address& local) const {
+  sipproxy::ConnectionInfo i;
+  i.id = peer.connection_id;
+  i.proto = std::string(protocol_name(proto_));
+  std::transform(i.proto.begin(), i.proto.end(), i.proto.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  i.remote_ip = peer.remote.ip();
+  i.remote_port = peer.remote.port();
+  i.local_ip = local.ip();
+  i.local_port = local.port();
+  return i;
+}
+
 TcpConnection* TcpTransport::connect(const Peer& to) {
+  // RFC 7118: a WebSocket client is reachable only over the connection it opened.
+  if (services_.ws != nullptr) return nullptr;
   if (at_capacity()) {
     if (log_allowed()) {
       LOG_NOTICE("worker %d: no tcp connection to %s: max_connections reached", worker_index_,
@@ -237,15 +279,32 @@ TcpConnection* TcpTransport::connect(const Peer& to) {
     }
     return nullptr;
   }
-  BufferEventPtr bev(bufferevent_socket_new(base_, fd.get(), BEV_OPT_CLOSE_ON_FREE));
-  if (!bev) return nullptr;
+  const std::uint64_t id = next_id();
+  const int listener = src != nullptr ? src->index : to.listener;
+  const Peer peer{proto_, to.remote, listener, id};
+  BufferEventPtr bev;
+  if (services_.tls != nullptr) {
+    std::string error;
+    // The certificate is checked against the address: the target's DNS name does not travel
+    // with the Peer.
+    bev.reset(services_.tls->connect(base_, info(peer, src != nullptr ? src->local : Address()),
+                                     to.remote.ip(), &error));
+    if (!bev) {
+      if (log_allowed()) {
+        LOG_NOTICE("worker %d: tls to %s: %s", worker_index_, to.remote.to_string().c_str(),
+                   error.c_str());
+      }
+      return nullptr;  // fd closes
+    }
+    if (bufferevent_setfd(bev.get(), fd.get()) != 0) return nullptr;
+  } else {
+    bev.reset(bufferevent_socket_new(base_, fd.get(), BEV_OPT_CLOSE_ON_FREE));
+    if (!bev) return nullptr;
+  }
   fd.release();
   // With no address given libevent takes the socket as connecting and reports the outcome.
   if (bufferevent_socket_connect(bev.get(), nullptr, 0) != 0) return nullptr;
-  const std::uint64_t id = next_id();
-  const int listener = src != nullptr ? src->index : to.listener;
-  auto c = std::make_unique<TcpConnection>(*this, std::move(bev),
-                                           Peer{Protocol::kTcp, to.remote, listener, id},
+  auto c = std::make_unique<TcpConnection>(*this, std::move(bev), peer,
                                            /*connecting=*/true, /*counts_for_source=*/false);
   TcpConnection* raw = add(std::move(c));
   if (raw != nullptr) ++counters_.connecting;
@@ -275,7 +334,7 @@ std::uint64_t TcpTransport::send(const Peer& to, std::string_view bytes) {
     if (it != connections_.end() && it->second->writable()) c = it->second.get();
   }
   if (c == nullptr && to.remote.valid()) c = find_by_remote(to.remote);
-  if (c == nullptr && to.remote.valid()) c = connect(to);
+  if (c == nullptr && to.remote.valid() && !to.no_connect) c = connect(to);
   if (c == nullptr || !c->write(bytes)) return 0;
   return c->id();
 }
@@ -293,6 +352,7 @@ void TcpTransport::connection_closed(TcpConnection& c) {
     std::erase(r->second, c.id());
     if (r->second.empty()) by_remote_.erase(r);
   }
+  if (directory_ != nullptr) directory_->remove(proto_, c.peer().remote, c.id());
   if (c.counts_for_source()) {
     auto s = per_source_.find(source_key(c.peer().remote));
     if (s != per_source_.end() && --s->second <= 0) per_source_.erase(s);

@@ -1,5 +1,5 @@
-// TcpTransport: SIP over TCP on one worker's event_base: listeners, connection table, reuse,
-// limits.
+// TcpTransport: SIP over a stream on one worker's event_base (TCP, and with the modules' services
+// TLS, WS and WSS): listeners, connection table, reuse, limits.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -11,8 +11,10 @@
 
 #include "proxy/config/config.h"
 #include "proxy/sip/framing.h"
+#include "proxy/transport/connection_directory.h"
 #include "proxy/transport/event_handles.h"
 #include "proxy/transport/transport.h"
+#include "sipproxy/transport.h"
 
 namespace strowger::proxy::transport {
 
@@ -35,6 +37,12 @@ struct TcpCounters {
 // max_connections_per_source divided by the worker count, rounded up, at least 1.
 config::TcpLimits tcp_limits_per_worker(const config::TcpLimits& total, int workers);
 
+// What a stream transport other than plain TCP needs from the modules (not owned).
+struct StreamServices {
+  sipproxy::TlsService* tls = nullptr;       // TLS and WSS: wraps the socket
+  sipproxy::WebSocketService* ws = nullptr;  // WS and WSS: frames SIP messages
+};
+
 class TcpTransport final : public Transport {
  public:
   // A connection whose unsent output exceeds this is closed: the peer is not reading.
@@ -44,7 +52,8 @@ class TcpTransport final : public Transport {
   static constexpr int kListenBacklog = 1024;
 
   TcpTransport(event_base* base, Receiver& receiver, int worker_index,
-               const config::TcpLimits& limits, std::size_t max_message_size);
+               const config::TcpLimits& limits, std::size_t max_message_size,
+               Protocol proto = Protocol::kTcp, StreamServices services = {});
   // Frees every connection and listener without calling the receiver.
   ~TcpTransport() override;
   TcpTransport(const TcpTransport&) = delete;
@@ -54,7 +63,7 @@ class TcpTransport final : public Transport {
   std::optional<std::string> listen(int listener_index, const Address& local);
   Address local_address(int listener_index) const;
 
-  Protocol protocol() const override { return Protocol::kTcp; }
+  Protocol protocol() const override { return proto_; }
   std::uint64_t send(const Peer& to, std::string_view bytes) override;
   void close_after_flush(std::uint64_t connection_id) override;
   std::size_t connection_count() const override { return connections_.size(); }
@@ -63,12 +72,17 @@ class TcpTransport final : public Transport {
   int worker_index() const { return worker_index_; }
   // True if the connection exists on this worker and can still take output.
   bool is_open(std::uint64_t connection_id) const;
+  // True if this worker has a connection to remote that can take output.
+  bool has_connection_to(const Address& remote) { return find_by_remote(remote) != nullptr; }
+  // Connections are announced here as they open and close (the workers' shared directory).
+  void set_directory(ConnectionDirectory* directory) { directory_ = directory; }
 
   // For TcpConnection.
   event_base* base() const { return base_; }
   Receiver& receiver() { return receiver_; }
   const sip::StreamFramer& framer() const { return framer_; }
   const config::TcpLimits& limits() const { return limits_; }
+  const StreamServices& services() const { return services_; }
   TcpCounters& mutable_counters() { return counters_; }
   // The connection stopped (its callbacks are off): unlink it now; tell the receiver and free
   // it from the loop, never from inside the caller's stack.
@@ -89,6 +103,7 @@ class TcpTransport final : public Transport {
   void accept(Listener& l, int fd, const Address& remote);
   TcpConnection* connect(const Peer& to);
   TcpConnection* find_by_remote(const Address& remote);
+  sipproxy::ConnectionInfo info(const Peer& peer, const Address& local) const;
   TcpConnection* add(std::unique_ptr<TcpConnection> c);
   const Listener* source_listener(const Peer& to) const;
   std::uint64_t next_id();
@@ -98,6 +113,9 @@ class TcpTransport final : public Transport {
   event_base* base_;
   Receiver& receiver_;
   int worker_index_;
+  Protocol proto_;
+  StreamServices services_;
+  ConnectionDirectory* directory_ = nullptr;
   config::TcpLimits limits_;
   sip::StreamFramer framer_;
   std::uint64_t counter_ = 0;

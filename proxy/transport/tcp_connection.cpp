@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "common/log.h"
 #include "proxy/transport/tcp.h"
@@ -47,10 +48,21 @@ bool TcpConnection::start() {
   if (bufferevent_enable(bev_.get(), EV_READ | EV_WRITE) != 0) return false;
   if (state_ == State::kConnecting) {
     arm_timer(owner_.limits().connect_timeout_ms);
-  } else if (owner_.limits().idle_timeout_s > 0) {
-    arm_timer(std::int64_t{owner_.limits().idle_timeout_s} * 1000);
+  } else if (const std::int64_t ms = open_timer_ms(); ms >= 0) {
+    arm_timer(ms);
   }
   return true;
+}
+
+std::int64_t TcpConnection::open_timer_ms() const {
+  const std::int64_t idle_ms = std::int64_t{owner_.limits().idle_timeout_s} * 1000;
+  std::int64_t ms = -1;
+  if (idle_ms > 0) ms = std::max<std::int64_t>(0, idle_ms - (monotonic_ms() - last_activity_ms_));
+  if (ws_ && owner_.services().ws != nullptr) {
+    const std::int64_t tick = owner_.services().ws->tick_ms();
+    if (tick > 0 && (ms < 0 || tick < ms)) ms = tick;
+  }
+  return ms;
 }
 
 void TcpConnection::arm_timer(std::int64_t ms) {
@@ -72,7 +84,9 @@ bool TcpConnection::write(std::string_view bytes) {
     close("output overflow");
     return false;
   }
-  if (bufferevent_write(bev_.get(), bytes.data(), bytes.size()) != 0) {
+  if (ws_) {
+    if (!ws_->send(bytes, bufferevent_get_output(bev_.get()))) return false;
+  } else if (bufferevent_write(bev_.get(), bytes.data(), bytes.size()) != 0) {
     close("out of memory");
     return false;
   }
@@ -118,6 +132,27 @@ void TcpConnection::on_timer_cb(evutil_socket_t, short, void* arg) {
 
 void TcpConnection::on_read() {
   last_activity_ms_ = monotonic_ms();
+  if (ws_) {
+    on_read_websocket();
+  } else {
+    on_read_sip();
+  }
+}
+
+void TcpConnection::on_read_websocket() {
+  if (state_ != State::kOpen) return;
+  if (!ws_->on_input(bufferevent_get_input(bev_.get()), bufferevent_get_output(bev_.get()), *this)) {
+    close_after_flush();
+  }
+}
+
+bool TcpConnection::on_message(std::string_view message) {
+  ++owner_.mutable_counters().messages;
+  owner_.receiver().on_message(message, peer_);
+  return state_ == State::kOpen;
+}
+
+void TcpConnection::on_read_sip() {
   evbuffer* in = bufferevent_get_input(bev_.get());
   const sip::StreamFramer& framer = owner_.framer();
   const std::size_t max = framer.max_message_size();
@@ -212,9 +247,7 @@ void TcpConnection::on_event(short what) {
       state_ = State::kOpen;
       last_activity_ms_ = monotonic_ms();
       evtimer_del(timer_.get());
-      if (owner_.limits().idle_timeout_s > 0) {
-        arm_timer(std::int64_t{owner_.limits().idle_timeout_s} * 1000);
-      }
+      if (const std::int64_t ms = open_timer_ms(); ms >= 0) arm_timer(ms);
     }
     return;
   }
@@ -231,11 +264,24 @@ void TcpConnection::on_event(short what) {
   }
   const int err = EVUTIL_SOCKET_ERROR();
   if (state_ == State::kConnecting) {
-    LOG_DEBUG("tcp connect to %s failed: %s", peer_.remote.to_string().c_str(), std::strerror(err));
+    LOG_DEBUG("%s connect to %s failed: %s", std::string(protocol_name(peer_.proto)).c_str(),
+              peer_.remote.to_string().c_str(), tls_error(err).c_str());
     close("connect failed");
+  } else if (owner_.services().tls != nullptr) {
+    LOG_DEBUG("%s connection with %s failed: %s", std::string(protocol_name(peer_.proto)).c_str(),
+              peer_.remote.to_string().c_str(), tls_error(err).c_str());
+    close("tls error");
   } else {
     close((what & BEV_EVENT_TIMEOUT) != 0 ? "timeout" : std::strerror(err));
   }
+}
+
+std::string TcpConnection::tls_error(int err) const {
+  if (owner_.services().tls != nullptr) {
+    std::string why = owner_.services().tls->last_error(bev_.get());
+    if (!why.empty()) return why;
+  }
+  return err != 0 ? std::strerror(err) : "closed";
 }
 
 void TcpConnection::on_timer() {
@@ -249,14 +295,17 @@ void TcpConnection::on_timer() {
     case State::kClosed:
       return;
     case State::kOpen: {
-      const std::int64_t idle_ms = std::int64_t{owner_.limits().idle_timeout_s} * 1000;
-      if (idle_ms <= 0) return;
-      const std::int64_t elapsed = monotonic_ms() - last_activity_ms_;
-      if (elapsed >= idle_ms) {
-        close("idle");
-      } else {
-        arm_timer(idle_ms - elapsed);
+      const std::int64_t now = monotonic_ms();
+      if (ws_ && !ws_->on_tick(now, bufferevent_get_output(bev_.get()))) {
+        close_after_flush();
+        return;
       }
+      const std::int64_t idle_ms = std::int64_t{owner_.limits().idle_timeout_s} * 1000;
+      if (idle_ms > 0 && now - last_activity_ms_ >= idle_ms) {
+        close("idle");
+        return;
+      }
+      if (const std::int64_t ms = open_timer_ms(); ms >= 0) arm_timer(ms);
       return;
     }
   }

@@ -1,10 +1,14 @@
-// TcpConnection: one SIP-over-TCP stream on a bufferevent: framing, keep-alive, timeouts, closing.
+// TcpConnection: one SIP stream on a bufferevent (TCP, TLS, or a WebSocket session on either):
+// framing, keep-alive, timeouts, closing.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "proxy/transport/event_handles.h"
 #include "proxy/transport/transport.h"
+#include "sipproxy/transport.h"
 
 namespace strowger::proxy::transport {
 
@@ -13,7 +17,7 @@ class TcpTransport;
 // Milliseconds on the monotonic clock.
 std::int64_t monotonic_ms();
 
-class TcpConnection {
+class TcpConnection final : private sipproxy::WsSink {
  public:
   enum class State {
     kConnecting,  // outgoing, connect() in progress; output is queued
@@ -25,10 +29,12 @@ class TcpConnection {
   // Takes the bufferevent (which owns the socket). peer.connection_id is the connection's id.
   TcpConnection(TcpTransport& owner, BufferEventPtr bev, const Peer& peer, bool connecting,
                 bool counts_for_source);
-  ~TcpConnection();
+  ~TcpConnection() override;
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
 
+  // Messages are WebSocket messages of this session instead of a SIP stream (before start()).
+  void set_websocket(std::unique_ptr<sipproxy::WsSession> session) { ws_ = std::move(session); }
   // Installs the callbacks and the connect/idle timer. False if libevent refused.
   bool start();
   // Queues bytes; false (and the connection is closed) when the output bound would be exceeded.
@@ -52,7 +58,12 @@ class TcpConnection {
   void on_write();
   void on_event(short what);
   void on_timer();
+  void on_read_sip();
+  void on_read_websocket();
+  bool on_message(std::string_view message) override;  // WsSink
   void arm_timer(std::int64_t ms);
+  std::int64_t open_timer_ms() const;
+  std::string tls_error(int err) const;  // the TLS layer's reason when there is one  // until the next idle check or WebSocket tick
   void note_skipped(std::string_view crlfs);
   void framing_error(int status, std::string_view head);
   std::size_t output_length() const;
@@ -65,6 +76,7 @@ class TcpConnection {
   bool counts_for_source_;
   std::int64_t last_activity_ms_;
   int keepalive_matched_ = 0;  // chars of "\r\n\r\n" seen in a row between messages
+  std::unique_ptr<sipproxy::WsSession> ws_;
 };
 
 }  // namespace strowger::proxy::transport

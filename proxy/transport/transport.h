@@ -38,8 +38,13 @@ class Transport {
   virtual std::size_t connection_count() const = 0;
 };
 
-// Connection ids carry the owning worker in their top byte, so any worker can tell whose it is.
+// Connection ids carry the owning worker in their top byte and the protocol in the next one, so
+// any worker can tell whose it is and which transport holds it.
 inline constexpr int kConnectionWorkerShift = 56;
+inline constexpr int kConnectionProtocolShift = 48;
 inline int connection_worker(std::uint64_t id) { return static_cast<int>(id >> kConnectionWorkerShift); }
+inline Protocol connection_protocol(std::uint64_t id) {
+  return static_cast<Protocol>((id >> kConnectionProtocolShift) & 0xff);
+}
 
 }  // namespace strowger::proxy::transport

@@ -22,7 +22,7 @@ namespace strowger::sipproxy {
 
 // Bumped on any incompatible change of these headers; a module built against another version
 // is refused at load ("file:line: module X was built for module API N, sipproxy has M").
-inline constexpr int kModuleApiVersion = 1;
+inline constexpr int kModuleApiVersion = 2;
 
 // ---- parameters (modparam) ---------------------------------------------------------------
 
@@ -109,6 +109,21 @@ class ModuleHost {
   virtual std::shared_ptr<void> find(std::string_view name) const = 0;
   // Posts fn to a worker's loop (worker thread); any thread.
   virtual void post_to_worker(int worker, std::function<void()> fn) = 0;
+  // The YAML file sipproxy was started with (a module may read its own section, e.g. tls:).
+  virtual const std::string& config_file() const = 0;
+
+  // Sends a message the module made (a keepalive OPTIONS, a CRLF ping) from a worker; any
+  // thread. to.proto picks the transport; connection_id != 0 sends over that connection only
+  // (never a new one). False when it could not even be queued (no such transport).
+  virtual bool send(const Peer& to, std::uint64_t connection_id, std::string bytes) = 0;
+  // The proxy's own address on a protocol ("udp", "tcp", ...): what a Via of a module's
+  // request names. nullopt when nothing listens on it.
+  virtual std::optional<Peer> listen_address(std::string_view proto) const = 0;
+  // Responses whose top Via branch starts with branch_prefix are handed to fn on the worker that
+  // received them instead of the transaction layer (replies to a module's own requests).
+  // Register at init_process only.
+  virtual void on_reply(std::string branch_prefix,
+                        std::function<void(Message& reply, const Peer& from)> fn) = 0;
 };
 
 // Per worker, at init_worker, on that worker's thread.

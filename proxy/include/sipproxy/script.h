@@ -61,6 +61,12 @@ struct Branch {
   std::vector<std::string> path;  // Path of the registration: Route headers of the branch
   int q = -1;                     // 0..1000, -1 unset
   std::uint64_t bflags = 0;
+  // The connection the contact registered over (ScriptCall::connection_id() of its REGISTER):
+  // the branch goes out on it while it lives. 0: any connection.
+  std::uint64_t connection_id = 0;
+  // An RFC 5626 flow: when the connection is gone the branch fails with 430 and no new
+  // connection is opened (else 480 for a connection-bound contact that cannot be reached).
+  bool flow = false;
 };
 
 enum class LogLevel { kError, kWarn, kNotice, kInfo, kDebug };
@@ -85,6 +91,8 @@ class ScriptCall {
   virtual const std::string& dst_uri() const = 0;
   virtual void set_dst_uri(std::string uri) = 0;
   virtual void set_path(std::vector<std::string> path) = 0;  // branch 0 (the Request-URI)
+  // Branch 0 goes out on this connection (see Branch::connection_id, Branch::flow).
+  virtual void set_connection(std::uint64_t connection_id, bool flow) = 0;
   virtual void clear_branches() = 0;
   virtual const std::vector<Branch>& branches() const = 0;  // those appended so far
   virtual bool append_branch(Branch branch) = 0;  // false when the limit is reached

@@ -41,7 +41,10 @@ class ExecutionContext {
   std::map<std::string, Value> vars;               // $var(x)
   std::map<std::string, std::vector<Value>> avps;  // $avp(x); back() is the newest
   std::string dst_uri;                             // $du
+  std::uint64_t connection_id = 0;                 // branch 0's connection (registrar lookup)
+  bool flow = false;
   std::vector<std::string> path;  // branch 0's Path (set by lookup)
+  std::string route_params;       // parameters of our Route that loose_route() consumed
   std::vector<sipproxy::Branch> branches;
   RouteKind route_kind = RouteKind::kRequest;  // the kind of the route the core started
   int failure_route = -1;

@@ -130,6 +130,19 @@ int DryRunHost::record_route(std::string_view params) {
   return msg_.push_record_route(u) ? 1 : -1;
 }
 
+int DryRunHost::add_rr_param(std::string_view param) {
+  // The dry run puts its Record-Route in at record_route(): a later parameter goes onto it.
+  std::vector<sip::Uri> rr = msg_.record_routes();
+  if (rr.empty() || param.empty()) return rr.empty() ? 1 : -1;
+  std::string p(param.front() == ';' ? param.substr(1) : param);
+  rr.front().params += ";" + p;
+  msg_.remove_headers("Record-Route");
+  for (auto it = rr.rbegin(); it != rr.rend(); ++it) {
+    if (!msg_.push_record_route(*it)) return -1;
+  }
+  return 1;
+}
+
 int DryRunHost::record_route_preset(std::string_view uri, std::string_view uri2) {
   for (std::string_view text : {uri2, uri}) {  // uri ends on top
     if (text.empty()) continue;

@@ -31,6 +31,7 @@ class DryRunHost : public Host {
   int forward_stateless(const ForwardRequest& request) override;
   int record_route(std::string_view params) override;
   int record_route_preset(std::string_view uri, std::string_view uri2) override;
+  int add_rr_param(std::string_view param) override;
   int t_newtran() override;
   int t_check_trans() override;
   int t_precheck_trans() override { return -1; }  // no other process in a dry run

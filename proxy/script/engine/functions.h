@@ -22,6 +22,7 @@ struct FunctionSpec {
 using FunctionTable = std::map<std::string, FunctionSpec, std::less<>>;
 
 void add_core_functions(FunctionTable& t);  // functions_core.cpp: core, sl, tm, rr
+void add_rr_functions(FunctionTable& t);    // functions_rr.cpp: rr's parameters, is_first_hop
 void add_text_functions(FunctionTable& t);  // functions_text.cpp: textops, maxfwd, sanity, ...
 void add_uri_functions(FunctionTable& t);   // functions_uri.cpp: rewrite*/set*, prefix, strip
 

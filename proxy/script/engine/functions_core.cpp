@@ -13,6 +13,7 @@ const FunctionTable& table() {
   static const FunctionTable t = [] {
     FunctionTable f;
     add_core_functions(f);
+    add_rr_functions(f);
     add_text_functions(f);
     add_uri_functions(f);
     return f;
@@ -126,6 +127,8 @@ std::optional<ActionFn> relay(CompileEnv& env, const Expr& call) {
     r.dst_uri = c.dst_uri;
     r.branches = c.branches;
     r.path = c.path;
+    r.connection_id = c.connection_id;
+    r.flow = c.flow;
     r.failure_route = c.failure_route;
     r.onreply_route = c.onreply_route;
     r.branch_route = c.branch_route;
@@ -279,6 +282,7 @@ int loose_route(ExecutionContext& ctx) {
   auto routes = m.routes();
   if (routes.empty()) return -1;
   if (ctx.host.is_myself(routes[0].host_bare(), routes[0].port)) {
+    ctx.route_params = routes[0].params;  // for check_route_param()
     m.pop_route();
     routes.erase(routes.begin());
     if (routes.empty()) {

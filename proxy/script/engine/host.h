@@ -27,6 +27,8 @@ enum class ReplyMode : std::uint8_t {
 struct RelayRequest {
   std::string dst_uri;                // $du; empty: next hop from the Request-URI (or Route)
   std::vector<std::string> path;  // the Request-URI branch's Path (lookup of a contact with Path)
+  std::uint64_t connection_id = 0;  // the Request-URI branch's connection (sipproxy::Branch)
+  bool flow = false;
   std::vector<sipproxy::Branch> branches;  // additional branches (append_branch, lookup)
   int failure_route = -1;
   int onreply_route = -1;
@@ -81,6 +83,8 @@ class Host {
   virtual int forward_stateless(const ForwardRequest& request) = 0;
   virtual int record_route(std::string_view params) = 0;
   virtual int record_route_preset(std::string_view uri, std::string_view uri2) = 0;
+  // rr's add_rr_param(";p=v"): before or after record_route(), the Record-Route gets it.
+  virtual int add_rr_param(std::string_view param) = 0;
 
   virtual int t_newtran() = 0;
   virtual int t_check_trans() = 0;     // Kamailio: for CANCEL/ACK, and retransmissions

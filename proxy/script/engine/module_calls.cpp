@@ -46,6 +46,10 @@ class ContextCall final : public sipproxy::ScriptCall {
   const std::string& dst_uri() const override { return c_.dst_uri; }
   void set_dst_uri(std::string uri) override { c_.dst_uri = std::move(uri); }
   void set_path(std::vector<std::string> path) override { c_.path = std::move(path); }
+  void set_connection(std::uint64_t connection_id, bool flow) override {
+    c_.connection_id = connection_id;
+    c_.flow = flow;
+  }
   void clear_branches() override { c_.branches.clear(); }
   const std::vector<sipproxy::Branch>& branches() const override { return c_.branches; }
   bool append_branch(sipproxy::Branch branch) override {

@@ -322,6 +322,9 @@ std::optional<CompiledPv> base_pv(CompileEnv& env, const PvRef& pv) {
     out.set = [part](ExecutionContext& c, const Value& v) { return set_ruri(c, v, part); };
   } else if (n == "du") {
     out.set = [](ExecutionContext& c, const Value& v) {
+      // The script picks the destination now: a connection lookup() chose no longer applies.
+      c.connection_id = 0;
+      c.flow = false;
       if (v.is_null() || v.to_str().empty()) {
         c.dst_uri.clear();
         return true;

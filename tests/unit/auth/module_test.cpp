@@ -11,23 +11,16 @@
 #include "proxy/script/engine/compiler.h"
 #include "proxy/script/engine/dry_run_host.h"
 #include "proxy/script/engine/runtime.h"
+#include "tests/unit/support/test_module_host.h"
 
 namespace strowger::proxy {
 namespace {
 
 namespace auth = modules::auth;
 
-class TestHost final : public sipproxy::ModuleHost {
+class TestHost final : public test_support::TestModuleHost {
  public:
-  int worker_count() const override { return 1; }
-  const std::string& config_dir() const override { return dir_; }
-  void add_timer(std::int64_t, std::function<void()>) override {}
-  void provide(std::string, std::shared_ptr<void>) override {}
-  std::shared_ptr<void> find(std::string_view) const override { return nullptr; }
-  void post_to_worker(int, std::function<void()>) override {}
-
- private:
-  std::string dir_ = ::testing::TempDir();
+  TestHost() { dir = ::testing::TempDir(); }
 };
 
 std::string request(const std::string& method, const std::string& auth_header) {

@@ -120,7 +120,20 @@ TEST_F(ConfigTest, UnknownKeyInListen) {
 TEST_F(ConfigTest, BadProto) {
   expect_error("listen:\n  - address: 127.0.0.1\n    proto: sctp\n    port: 5060\n", 3,
                "unsupported proto 'sctp'");
-  expect_error("listen:\n  - address: 127.0.0.1\n    proto: tls\n", 3, "unsupported proto 'tls'");
+  expect_error("listen:\n  - address: 127.0.0.1\n    proto: quic\n", 3,
+               "unsupported proto 'quic' (udp, tcp, tls, ws or wss)");
+}
+
+TEST_F(ConfigTest, SecureAndWebSocketListeners) {
+  const ProxyConfig cfg = load_config(write(
+      "listen:\n  - {proto: tls, address: 127.0.0.1, port: 5061}\n"
+      "  - {proto: ws, address: 127.0.0.1, port: 8080}\n"
+      "  - {proto: wss, address: 127.0.0.1, port: 8443}\n"
+      "tls:\n  certificate: x.pem\n"));
+  ASSERT_EQ(cfg.listen.size(), 3u);
+  EXPECT_EQ(cfg.listen[0].proto, transport::Protocol::kTls);
+  EXPECT_EQ(cfg.listen[1].proto, transport::Protocol::kWs);
+  EXPECT_EQ(cfg.listen[2].proto, transport::Protocol::kWss);
 }
 
 TEST_F(ConfigTest, BadAddress) {

@@ -6,23 +6,12 @@
 #include "proxy/script/engine/compiler.h"
 #include "proxy/script/engine/dry_run_host.h"
 #include "proxy/script/engine/runtime.h"
+#include "tests/unit/support/test_module_host.h"
 
 namespace strowger::proxy {
 namespace {
 
-class NoHost final : public sipproxy::ModuleHost {
- public:
-  int worker_count() const override { return 1; }
-  const std::string& config_dir() const override { return dir_; }
-  void add_timer(std::int64_t, std::function<void()>) override { ++timers; }
-  void provide(std::string, std::shared_ptr<void>) override {}
-  std::shared_ptr<void> find(std::string_view) const override { return nullptr; }
-  void post_to_worker(int, std::function<void()>) override {}
-  int timers = 0;
-
- private:
-  std::string dir_ = ".";
-};
+using NoHost = test_support::TestModuleHost;
 
 class ModuleLoad : public ::testing::Test {
  protected:
@@ -54,7 +43,7 @@ TEST_F(ModuleLoad, PikeRefusesAFloodingSource) {
   ASSERT_TRUE(compiled.ok()) << compiled.format_diagnostics();
   NoHost host;
   ASSERT_EQ(module::ModuleRegistry::instance().init_all(host), std::nullopt);
-  EXPECT_EQ(host.timers, 1);
+  EXPECT_EQ(host.timers.size(), 1u);
   const module::LoadedModule* m = module::ModuleRegistry::instance().find("pike");
   ASSERT_NE(m, nullptr);
   EXPECT_TRUE(m->initialized);

@@ -40,6 +40,10 @@ class FakeCall final : public sipproxy::ScriptCall {
   const std::string& dst_uri() const override { return du; }
   void set_dst_uri(std::string uri) override { du = std::move(uri); }
   void set_path(std::vector<std::string> p) override { path = std::move(p); }
+  void set_connection(std::uint64_t id, bool f) override {
+    connection_id_set = id;
+    flow = f;
+  }
   void clear_branches() override { appended.clear(); }
   const std::vector<sipproxy::Branch>& branches() const override { return appended; }
   bool append_branch(sipproxy::Branch b) override {
@@ -66,6 +70,8 @@ class FakeCall final : public sipproxy::ScriptCall {
   std::vector<Reply> replies;
   std::string du;
   std::vector<std::string> path;
+  std::uint64_t connection_id_set = 0;  // set_connection: branch 0 bound to a connection
+  bool flow = false;
   std::vector<sipproxy::Branch> appended;
   std::uint64_t flags = 0;
   std::uint64_t conn_ = 0;

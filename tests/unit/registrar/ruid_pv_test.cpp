@@ -10,26 +10,12 @@
 #include "proxy/script/engine/dry_run_host.h"
 #include "proxy/script/engine/runtime.h"
 #include "sipproxy/usrloc.h"
+#include "tests/unit/support/test_module_host.h"
 
 namespace strowger::proxy {
 namespace {
 
-class ServiceHost final : public sipproxy::ModuleHost {
- public:
-  int worker_count() const override { return 1; }
-  const std::string& config_dir() const override { return dir_; }
-  void add_timer(std::int64_t, std::function<void()>) override {}
-  void provide(std::string name, std::shared_ptr<void> s) override { services_[name] = s; }
-  std::shared_ptr<void> find(std::string_view name) const override {
-    auto it = services_.find(std::string(name));
-    return it == services_.end() ? nullptr : it->second;
-  }
-  void post_to_worker(int, std::function<void()>) override {}
-
- private:
-  std::string dir_ = ".";
-  std::map<std::string, std::shared_ptr<void>> services_;
-};
+using ServiceHost = test_support::TestModuleHost;
 
 std::string run(const script::engine::Program& program, const std::string& text) {
   auto msg = sip::Message::parse(text);

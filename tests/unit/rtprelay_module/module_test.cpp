@@ -13,25 +13,14 @@
 #include "proxy/script/engine/compiler.h"
 #include "proxy/script/engine/dry_run_host.h"
 #include "proxy/script/engine/runtime.h"
+#include "tests/unit/support/test_module_host.h"
 
 namespace strowger::proxy {
 namespace {
 
 using modules::rtprelay::FakeRelay;
 
-class TimerHost final : public sipproxy::ModuleHost {
- public:
-  int worker_count() const override { return 1; }
-  const std::string& config_dir() const override { return dir_; }
-  void add_timer(std::int64_t, std::function<void()> fn) override { timers.push_back(fn); }
-  void provide(std::string, std::shared_ptr<void>) override {}
-  std::shared_ptr<void> find(std::string_view) const override { return nullptr; }
-  void post_to_worker(int, std::function<void()>) override {}
-  std::vector<std::function<void()>> timers;
-
- private:
-  std::string dir_ = ".";
-};
+using TimerHost = test_support::TestModuleHost;
 
 const std::string kSdp =
     "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\n"
