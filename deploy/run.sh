@@ -17,6 +17,12 @@ if make -C "$BUILD_DIR" help | grep -qx '\.\.\. rtprelay'; then
 fi
 make -C "$BUILD_DIR" -j"$(nproc)" "${targets[@]}"
 
+# Development certificates for the TLS/WSS listeners when the config names ours and they are
+# missing (certs/make-dev-certs.sh keeps an existing CA).
+if grep -q 'certs/dev/server.pem' "$CONFIG" && [ ! -f certs/dev/server.pem ]; then
+  bash certs/make-dev-certs.sh -o certs/dev
+fi
+
 # The control socket's directory (e.g. /run/strowger) must exist before sipproxy binds it.
 socket=$(awk '/^control:/ {c = 1; next} /^[^ #]/ {c = 0}
               c && $1 == "socket:" {gsub(/["\047]/, "", $2); print $2; exit}' "$CONFIG")

@@ -8,6 +8,14 @@
 namespace strowger::modules::registrar {
 namespace {
 
+// Kamailio configs write the AVP as "$avp(RECEIVED)" or "$avp(s:RECEIVED)" in both nathelper
+// and registrar: the name is what is inside.
+std::string avp_name(std::string value) {
+  if (value.starts_with("$avp(") && value.ends_with(")")) value = value.substr(5, value.size() - 6);
+  if (value.starts_with("s:")) value = value.substr(2);
+  return value;
+}
+
 using sipproxy::usrloc::Location;
 
 std::shared_ptr<Location> g_location;  // from usrloc at init_process
@@ -123,7 +131,7 @@ sipproxy::ModuleDescriptor make_descriptor() {
     g_config.path_mode = static_cast<int>(p.get_int("path_mode"));
     g_config.gruu_enabled = p.get_int("gruu_enabled") != 0;
     g_config.nat_flag = static_cast<int>(p.get_int("nat_flag"));
-    g_config.received_avp = p.get_string("received_avp");
+    g_config.received_avp = avp_name(p.get_string("received_avp"));
     g_config.method_filtering = p.get_int("method_filtering") != 0;
     return std::nullopt;
   };

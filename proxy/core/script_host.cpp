@@ -117,7 +117,14 @@ int ScriptHost::record_route(std::string_view params) {
 }
 
 int ScriptHost::add_rr_param(std::string_view param) {
-  if (phase_ != ScriptPhase::kRequest || param.empty()) return -1;
+  if (param.empty()) return -1;
+  // From a branch_route (Kamailio's NATMANAGE): the branches sent from now on carry it.
+  if (phase_ == ScriptPhase::kBranch && ctx != nullptr && ctx->script) {
+    if (param.front() != ';') ctx->script->rr_params.push_back(';');
+    ctx->script->rr_params.append(param.data(), param.size());
+    return 1;
+  }
+  if (phase_ != ScriptPhase::kRequest) return -1;
   if (param.front() != ';') rr_added.push_back(';');
   rr_added.append(param.data(), param.size());
   return 1;

@@ -6,9 +6,14 @@
 # its media anchored on the relay. One PASS/FAIL line per check, then
 # "deploy suite: N passed, N failed".
 import argparse
+import base64
 import json
+import os
 import re
 import shutil
+import socket
+import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -22,6 +27,86 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios"
 SIPP_SCENARIOS = h.SIPP_DIR / "scenarios"
 
+
+
+def options_text(transport, port):
+    return (f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/{transport} deploytest.invalid;branch=z9hG4bK-{os.urandom(6).hex()}\r\n"
+            "Max-Forwards: 70\r\nFrom: <sip:probe@deploytest.invalid>;tag=1\r\n"
+            "To: <sip:127.0.0.1>\r\nCall-ID: " + os.urandom(8).hex() + "\r\n"
+            "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+
+
+def status_of(text):
+    m = re.match(r"SIP/2\.0 (\d{3})", text)
+    return int(m.group(1)) if m else None
+
+
+def connect(port, ca):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if ca is None:
+        return sock
+    ctx = ssl.create_default_context(cafile=str(ca))
+    return ctx.wrap_socket(sock, server_hostname="127.0.0.1")
+
+
+def options_over_tls(port, ca):
+    """A SIP OPTIONS over a verified TLS connection: the response's status (None: none)."""
+    try:
+        with connect(port, ca) as s:
+            s.sendall(options_text("TLS", port).encode())
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return status_of(data.decode(errors="replace"))
+    except (OSError, ssl.SSLError) as e:
+        print(f"  tls: {e}")
+        return None
+
+
+def options_over_websocket(port, ca):
+    """RFC 7118: upgrade with the sip sub-protocol, one OPTIONS in a masked text frame."""
+    try:
+        with connect(port, ca) as s:
+            key = base64.b64encode(os.urandom(16)).decode()
+            s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                       f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n\r\n").encode())
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return None
+                data += chunk
+            head, _, rest = data.partition(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 101"):
+                print(f"  ws: {head[:80]!r}")
+                return None
+            payload = options_text("WSS" if ca else "WS", port).encode()
+            mask = os.urandom(4)
+            frame = bytes([0x81, 0x80 | 126]) + struct.pack("!H", len(payload)) + mask
+            frame += bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            s.sendall(frame)
+            data = rest
+            while True:
+                if len(data) >= 4:
+                    n = data[1] & 0x7F
+                    off = 2
+                    if n == 126:
+                        n = struct.unpack("!H", data[2:4])[0]
+                        off = 4
+                    if len(data) >= off + n:
+                        return status_of(data[off:off + n].decode(errors="replace"))
+                chunk = s.recv(4096)
+                if not chunk:
+                    return None
+                data += chunk
+    except (OSError, ssl.SSLError) as e:
+        print(f"  ws: {e}")
+        return None
 
 
 class Suite:
@@ -46,6 +131,16 @@ class Suite:
         port = h.free_port(self.used)
         yaml = (h.REPO / "deploy" / "sipproxy.yaml").read_text()
         yaml = yaml.replace("port: 5060", f"port: {port}")
+        self.tls_port, self.ws_port, self.wss_port = (h.free_port(self.used) for _ in range(3))
+        yaml = yaml.replace("port: 5061", f"port: {self.tls_port}")
+        yaml = yaml.replace("port: 8080", f"port: {self.ws_port}")
+        yaml = yaml.replace("port: 8443", f"port: {self.wss_port}")
+        # The development certificates deploy/run.sh makes, made here in the work dir.
+        certs = self.work / "certs"
+        subprocess.run(["bash", str(h.REPO / "certs" / "make-dev-certs.sh"), "-o", str(certs)],
+                       check=True, capture_output=True, timeout=60)
+        self.ca = certs / "ca.pem"
+        yaml = yaml.replace("../certs/dev/", f"{certs}/")
         yaml = yaml.replace("/run/strowger/sipproxy.sock", str(self.work / "sipproxy.sock"))
         yaml = yaml.replace("file: ../routing-scripts/default.cfg",
                             f"file: {h.REPO / 'routing-scripts' / 'default.cfg'}")
@@ -99,6 +194,14 @@ class Suite:
             self.check("rtprelay starts on the deployed config", relay.alive(),
                        h.tail(self.work / "rtprelay.log", 20))
 
+            self.check("TLS on the deployed port: handshake verified against the dev CA, "
+                       "OPTIONS answered 200", options_over_tls(self.tls_port, self.ca) == 200)
+            status = options_over_websocket(self.wss_port, self.ca)
+            self.check("WSS on the deployed port: WebSocket upgrade (sip), OPTIONS answered 200",
+                       status == 200, f"got {status}")
+            status = options_over_websocket(self.ws_port, None)
+            self.check("WS on the deployed port: WebSocket upgrade (sip), OPTIONS answered 200",
+                       status == 200, f"got {status}")
             uac, base = self.sipp("register", self.register_xml(200), 0, port,
                                   ["-s", "alice", "-au", "alice", "-ap", "alice-demo-secret"])
             rc = uac.wait(timeout=30)

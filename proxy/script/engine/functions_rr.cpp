@@ -1,5 +1,5 @@
-// rr's parameter functions (add_rr_param, check_route_param) and siputils' is_first_hop: what
-// a NAT-aware script marks on its Record-Route and checks again on in-dialog requests.
+// rr's parameter functions (add_rr_param, check_route_param), siputils' is_first_hop and kex's
+// isdsturiset: what a NAT-aware script marks on its Record-Route and checks again in-dialog.
 #include "proxy/script/engine/functions.h"
 #include "proxy/script/engine/runtime.h"
 #include "proxy/script/regex.h"
@@ -42,6 +42,11 @@ int is_first_hop(ExecutionContext& c) { return c.msg().via_count() == 1 ? 1 : -1
 }  // namespace
 
 void add_rr_functions(FunctionTable& t) {
+  // kex's isdsturiset(): a destination ($du) was chosen (lookup, loose_route, an alias).
+  t["isdsturiset"] = {0, 0, [](CompileEnv&, const Expr&) {
+                        return std::optional<ActionFn>(
+                            [](ExecutionContext& c) { return c.dst_uri.empty() ? -1 : 1; });
+                      }};
   t["add_rr_param"] = {1, 1, add_rr_param};
   t["check_route_param"] = {1, 1, check_route_param};
   t["is_first_hop"] = {0, 0, [](CompileEnv&, const Expr&) {
