@@ -21,6 +21,10 @@ TEST_PKGS+=(postgresql)
 BUILD_PKGS+=(libhiredis-dev)
 TEST_PKGS+=(redis-server)
 BUILD_PKGS+=(liburing-dev)  # rtprelay's io_uring media backend (pulls liburing2)
+# WebRTC signalling tests: node (the WebSocket client, JsSIP driven by playwright-core; their npm
+# packages come from tests/*/package-lock.json), Chromium as the real browser, stunnel4 to put
+# Debian's SIPp (built without TLS) on TLS; Kamailio's tls/websocket modules for bench/conn_bench.
+TEST_PKGS+=(nodejs chromium stunnel4 kamailio-tls-modules kamailio-websocket-modules)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 case "${1:-}" in
@@ -35,6 +39,10 @@ for pkg in "${want[@]}"; do
     missing+=("$pkg")
   fi
 done
+# Debian's nodejs comes without npm (a repackaged nodejs from elsewhere may bundle it).
+if [[ " ${want[*]} " == *" nodejs "* ]] && ! command -v npm >/dev/null; then
+  missing+=(npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#want[@]} packages present"
   exit 0

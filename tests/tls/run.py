@@ -3,7 +3,7 @@
 # certs/make-dev-certs.sh in a temp dir). Start-up errors, handshake failures that must not
 # disturb the server, tls.list, tls.reload under a live connection, and SIPp over TLS (register,
 # calls to a TLS and a UDP callee). SIPp speaks TLS itself when tests/tls/build-sipp-tls.sh could
-# build it, else through stunnel4. Prints PASS/FAIL per check and "N passed, N failed".
+# build it, else through stunnel4. Prints PASS/FAIL per check and "tls suite: N passed, N failed".
 import argparse
 import json
 import os
@@ -396,7 +396,7 @@ def main():
         suite.run()
     finally:
         suite.cleanup()
-    print(f"{len(suite.passed)} passed, {len(suite.failed)} failed")
+    print(f"tls suite: {len(suite.passed)} passed, {len(suite.failed)} failed")
     if not suite.failed and not args.keep:
         shutil.rmtree(suite.work, ignore_errors=True)
     sys.exit(1 if suite.failed else 0)
