@@ -116,6 +116,9 @@ void Proxy::start_branch(ResponseContext& ctx, sip::Uri target, std::optional<si
     branch_final(ctx, *branch, branch->flow ? 430 : 480, std::nullopt);
     return;
   }
+  if (!transport::Address::from_ip_port(next.host_bare(), 0)) {
+    branch->host = std::make_shared<const std::string>(next.host_bare());
+  }
   std::weak_ptr<bool> alive = alive_;
   ResponseContext* c = &ctx;
   resolver_.resolve(next, [this, alive, c, branch](std::vector<dns::Target> hops) {
@@ -197,6 +200,7 @@ void Proxy::send_branch(ResponseContext& ctx, Branch& branch) {
     // A flow, or a WebSocket client: only the connection the contact opened reaches it.
     to.no_connect = branch.flow || hop.proto == transport::Protocol::kWs ||
                     hop.proto == transport::Protocol::kWss;
+    if (hop.proto == transport::Protocol::kTls) to.tls_name = branch.host;
     branch.state = Branch::State::kCalling;
     ++stats_.forwarded;
     int final_ms = 0;

@@ -55,6 +55,7 @@ struct Branch {
   std::vector<sip::Uri> path;           // Route headers put before the request's own
   std::uint64_t connection_id = 0;      // go out on this connection (a registered contact's)
   bool flow = false;                    // RFC 5626 flow: 430 when it is gone, never reconnect
+  std::shared_ptr<const std::string> host;  // the host the hops were resolved from (TLS name)
   std::optional<sip::Message> prepared; // the request as branch_route left it
   std::vector<dns::Target> hops;        // resolved next hops, tried in order (RFC 3263 4.3)
   std::size_t hop = 0;

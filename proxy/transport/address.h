@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,9 @@ struct Peer {
   // Sending: use connection_id or an existing connection to remote, never open a new one
   // (an RFC 5626 flow, a contact behind NAT).
   bool no_connect = false;
+  // Sending over a new TLS connection: the name the server certificate must carry (the host of
+  // the URI it was resolved from, RFC 5922); null: the address is checked. Null when received.
+  std::shared_ptr<const std::string> tls_name = nullptr;
 };
 
 }  // namespace strowger::proxy::transport

@@ -285,10 +285,8 @@ TcpConnection* TcpTransport::connect(const Peer& to) {
   BufferEventPtr bev;
   if (services_.tls != nullptr) {
     std::string error;
-    // The certificate is checked against the address: the target's DNS name does not travel
-    // with the Peer.
     bev.reset(services_.tls->connect(base_, info(peer, src != nullptr ? src->local : Address()),
-                                     to.remote.ip(), &error));
+                                     to.tls_name ? *to.tls_name : to.remote.ip(), &error));
     if (!bev) {
       if (log_allowed()) {
         LOG_NOTICE("worker %d: tls to %s: %s", worker_index_, to.remote.to_string().c_str(),

@@ -54,25 +54,6 @@ TEST(Golden, DefaultCfgDryRuns) {
   EXPECT_GE(cases, 8);
 }
 
-TEST(Golden, EveryRoutingScriptPassesTheCheck) {
-  int scripts = 0;
-  for (const auto& entry : fs::directory_iterator(kSource / "routing-scripts")) {
-    if (entry.path().extension() != ".cfg") continue;
-    scripts++;
-    CheckOptions o;
-    o.script_path = entry.path().string();
-    std::ostringstream out;
-    EXPECT_EQ(run_check(o, out), 0) << out.str();
-  }
-  EXPECT_GE(scripts, 1);
-  // default.cfg's switches whose functions exist today.
-  CheckOptions ws;
-  ws.script_path = (kSource / "routing-scripts/default.cfg").string();
-  ws.defines = {{"WITH_WEBSOCKETS", ""}};
-  std::ostringstream out;
-  EXPECT_EQ(run_check(ws, out), 0) << out.str();
-}
-
 TEST(Golden, CheckReportsErrorsWithPositions) {
   fs::path tmp = fs::temp_directory_path() / "strowger_check_bad.cfg";
   std::ofstream(tmp) << "request_route {\n  nosuch();\n}\n";
