@@ -1,10 +1,12 @@
-// Golden dry runs of routing-scripts/default.cfg, and every routing script passes the check.
+// Golden dry runs of routing-scripts/default.cfg (with the real modules its switches load).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/log.h"
+#include "proxy/module/registry.h"
 #include "proxy/script/engine/dry_run.h"
 
 namespace strowger::proxy::script::engine {
@@ -22,6 +24,9 @@ std::string slurp(const fs::path& p) {
 
 // Set STROWGER_UPDATE_GOLDEN=1 to rewrite the expected traces (then review the diff).
 TEST(Golden, DefaultCfgDryRuns) {
+  // The modules resolve the core's logging from this executable: keep it linked in.
+  [[maybe_unused]] volatile auto keep_log = &common::log_write;
+  module::ModuleRegistry::instance().set_default_paths({STROWGER_MODULE_DIR});
   fs::path dir = kSource / "tests/script/golden";
   int cases = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
