@@ -30,6 +30,9 @@ export async function connectSip(url, { origin, protocols = ['sip'], insecure = 
     inbox.push(data.toString('utf8'));
     for (const w of waiters.splice(0)) w();
   });
+  // An error after the handshake (a reset) shows as 'close' too; without a listener node would
+  // end the whole process on it.
+  socket.on('error', () => {});
   socket.on('close', (code, reason) => {
     closed = { code, reason: reason.toString() };
     for (const w of waiters.splice(0)) w();
@@ -37,8 +40,11 @@ export async function connectSip(url, { origin, protocols = ['sip'], insecure = 
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
     socket.once('error', reject);
-    socket.once('unexpected-response', (_req, res) =>
-      reject(new Error(`handshake refused: HTTP ${res.statusCode}`)));
+    socket.once('unexpected-response', (req, res) => {
+      reject(new Error(`handshake refused: HTTP ${res.statusCode}`));
+      res.resume();
+      req.destroy();
+    });
   });
   if (socket.protocol !== 'sip') throw new Error(`server chose sub-protocol '${socket.protocol}'`);
   return {
