@@ -1,12 +1,14 @@
 // JsSIP in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) against
 // sipproxy's WSS listener: register with digest auth, send a MESSAGE to a peer, receive one.
+// With --call: an audio call to the peer (fake microphone) that is answered, confirmed (ACK)
+// and hung up (BYE); media is not checked (the peer's SDP answer only has a browser's shape).
 // Driven by tests/webrtc/run.py; prints one JSON line per check:
 //   {"check": "...", "ok": true|false, "detail": "..."}
 // and exits 0 when every check passed. Never downloads a browser: playwright-core has none.
 //
 //   node browser.mjs --wss wss://127.0.0.1:PORT --page-port N --domain 127.0.0.1 \
 //        --user alice --password pw --peer sip:bob@127.0.0.1 --send TEXT --expect TEXT \
-//        [--spki BASE64 | --insecure] [--step-timeout MS] [--chromium PATH] [--debug]
+//        [--call] [--spki BASE64 | --insecure] [--step-timeout MS] [--chromium PATH] [--debug]
 import {readFileSync} from 'node:fs';
 import {createServer} from 'node:http';
 import {dirname, join} from 'node:path';
@@ -27,6 +29,7 @@ const {values: opt} = parseArgs({
     send: {type: 'string', default: 'hello from the browser'},
     expect: {type: 'string'},
     spki: {type: 'string'},
+    call: {type: 'boolean', default: false},
     insecure: {type: 'boolean', default: false},
     'step-timeout': {type: 'string', default: '15000'},
     debug: {type: 'boolean', default: false},
@@ -199,6 +202,46 @@ function awaitMessage({body, ms}) {
   });
 }
 
+// In the page: an audio call from window.ua (Chromium's fake microphone); hangs up holdMs
+// after it is confirmed. ok when it rang (180), was answered (200), confirmed (ACK sent) and
+// ended by our BYE.
+function callPeer({target, ms, holdMs}) {
+  return new Promise((resolve) => {
+    const events = [];
+    let session = null;
+    const timer = setTimeout(() => finish(false, 'no end of call'), ms);
+    function finish(ok, detail) {
+      clearTimeout(timer);
+      if (session && !session.isEnded()) session.terminate();
+      resolve({ok, detail: `${detail}; events: ${events.join(', ') || 'none'}`});
+    }
+    session = window.ua.call(target, {
+      mediaConstraints: {audio: true, video: false},
+      pcConfig: {iceServers: []},
+      eventHandlers: {
+        sending: () => events.push('INVITE sent'),
+        progress: (e) => events.push(`progress ${e.response ? e.response.status_code : '-'}`),
+        accepted: (e) => events.push(`accepted ${e.response ? e.response.status_code : '-'}`),
+        confirmed: () => {
+          events.push('confirmed');
+          setTimeout(() => session.terminate(), holdMs);
+        },
+        ended: (e) => {
+          events.push(`ended (${e.originator}: ${e.cause})`);
+          const ok = events.includes('progress 180') && events.includes('accepted 200') &&
+              events.includes('confirmed') && e.originator === 'local';
+          finish(ok, ok ? 'INVITE -> 180 -> 200, ACK, BYE' : 'unexpected call flow');
+        },
+        failed: (e) => {
+          const code = e.message && e.message.status_code ? ` ${e.message.status_code}` : '';
+          events.push(`failed (${e.originator}: ${e.cause}${code})`);
+          finish(false, 'call failed');
+        },
+      },
+    });
+  });
+}
+
 // In the page: unregisters window.ua and stops it.
 function unregister({ms}) {
   return new Promise((resolve) => {
@@ -213,7 +256,7 @@ function unregister({ms}) {
 }
 
 // The helpers above, defined as globals in the page.
-const PAGE_HELPERS = [tryWebSocket, register, sendMessage, awaitMessage, unregister]
+const PAGE_HELPERS = [tryWebSocket, register, sendMessage, awaitMessage, callPeer, unregister]
                          .map((f) => f.toString())
                          .join('\n');
 
@@ -233,7 +276,8 @@ const trustArgs = opt.insecure ? ['--ignore-certificate-errors'] :
 const uri = `sip:${opt.user}@${opt.domain}`;
 const browsers = [];
 try {
-  const browser = await launch(['--use-fake-device-for-media-stream', ...trustArgs]);
+  const browser = await launch(
+      ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', ...trustArgs]);
   browsers.push(browser);
   report('Chromium launched headless', true, `${opt.chromium} ${browser.version()}`);
   const page = await browser.newPage();
@@ -277,6 +321,11 @@ try {
     await check(
         page, 'MESSAGE from the peer arrives over the WSS connection (newMessage)',
         (a) => awaitMessage(a), {body: opt.expect, ms: stepMs});
+    if (opt.call) {
+      await check(
+          page, `call to ${opt.peer} (audio): INVITE -> 180 -> 200 -> ACK, then BYE`,
+          (a) => callPeer(a), {target: opt.peer, ms: stepMs, holdMs: 500});
+    }
     await check(page, 'un-REGISTER over WSS', (a) => unregister(a), {ms: stepMs});
   }
   await browser.close();

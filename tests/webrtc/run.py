@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-# The real-browser test: JsSIP in headless Chromium registers over WSS (digest auth) through
-# sipproxy and exchanges SIP MESSAGEs, both ways, with a SIPp phone (bob) on UDP. Dev
-# certificates from certs/make-dev-certs.sh; Chromium trusts the server key by its SPKI hash.
+# The real-browser test of routing-scripts/webrtc.cfg: JsSIP in headless Chromium registers over
+# WSS (digest auth) through sipproxy, exchanges SIP MESSAGEs, both ways, with a SIPp phone (bob)
+# on UDP and calls it (signalling only). Dev certificates from certs/make-dev-certs.sh; Chromium
+# trusts the server key by its SPKI hash.
 # Prints one PASS/FAIL line per check and "webrtc suite: N passed, N failed".
 import argparse
 import base64
@@ -26,6 +27,7 @@ sys.path.insert(0, str(REPO / "tests" / "sipp"))
 import sipharness as h  # noqa: E402
 
 MAKE_CERTS = REPO / "certs" / "make-dev-certs.sh"
+SCRIPT = REPO / "routing-scripts" / "webrtc.cfg"
 SCENARIOS = HERE / "scenarios"
 DOMAIN = "127.0.0.1"
 SUBSCRIBERS = f"""subscribers:
@@ -144,19 +146,30 @@ class Suite:
         self.wss_port = h.free_port(self.used)
         self.page_port = h.free_port(self.used)
         self.origin = f"http://127.0.0.1:{self.page_port}"
+        # webrtc.cfg reads subscribers.yaml next to sipproxy.yaml.
         (self.work / "subscribers.yaml").write_text(SUBSCRIBERS)
-        script = (HERE / "routing.cfg.in").read_text().replace("@ORIGIN@", self.origin)
-        (self.work / "routing.cfg").write_text(script)
         self.sock = self.work / "sipproxy.sock"
         cfg = self.work / "sipproxy.yaml"
+        # The subscribers' domain is an alias (webrtc.cfg authenticates From == myself, at any
+        # port). A UDP listener on the WSS port number too: webrtc.cfg must refuse what arrives
+        # there.
+        defines = [f"WSS_PORT={self.wss_port}", f'WS_ORIGIN="{self.origin}"', "WITH_ANTIFLOOD"]
         h.write_sipproxy_config(cfg, [("udp", "127.0.0.1", self.udp_port),
-                                      ("wss", "127.0.0.1", self.wss_port)],
-                                control_socket=self.sock, log_level="info",
-                                script=self.work / "routing.cfg")
+                                      ("wss", "127.0.0.1", self.wss_port),
+                                      ("udp", "127.0.0.1", self.wss_port)],
+                                control_socket=self.sock, log_level="info", script=SCRIPT,
+                                defines=defines, aliases=(DOMAIN,))
         with open(cfg, "a") as f:
             f.write(f"tls:\n  certificate: {h._yaml_str(certs / 'server.pem')}\n"
                     f"  private_key: {h._yaml_str(certs / 'server.key')}\n"
                     f"  ca_list: {h._yaml_str(certs / 'ca.pem')}\n")
+        # The run uses no relay (see README.md); the relay variant must still compile.
+        for extra in ([], ["-D", "WITH_RTPRELAY"]):
+            r = subprocess.run([self.args.bin, "--check", "-c", cfg, *extra], capture_output=True,
+                               text=True, timeout=30, env=h.sanitizer_env())
+            self.result(f"sipproxy --check: {SCRIPT.name} with {' '.join(defines + extra[1:])}",
+                        r.returncode == 0 and "ok" in r.stdout,
+                        f"exit {r.returncode}: {(r.stdout + r.stderr).strip()[-600:]}")
         self.log = self.work / "sipproxy.log"
         self.proxy = h.ProxyProcess([self.args.bin, "-c", cfg], self.log, cwd=self.work,
                                     env=h.sanitizer_env())
@@ -195,8 +208,8 @@ class Suite:
             return f"Sec-WebSocket-Protocol '{fields.get('sec-websocket-protocol')}'"
         return None
 
-    def unauthenticated_message(self):
-        """A MESSAGE from alice without credentials, over UDP: the final response code."""
+    def unauthenticated_message(self, proxy_port):
+        """A MESSAGE from alice without credentials, over UDP to proxy_port: the final response."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -211,7 +224,7 @@ class Suite:
             deadline = time.monotonic() + 5
             s.settimeout(1)
             while time.monotonic() < deadline:
-                s.sendto(msg, ("127.0.0.1", self.udp_port))
+                s.sendto(msg, ("127.0.0.1", proxy_port))
                 try:
                     data, _ = s.recvfrom(65535)
                 except socket.timeout:
@@ -238,7 +251,7 @@ class Suite:
                "--password", "alice-webrtc-pw", "--peer", f"sip:bob@{DOMAIN}",
                "--send", TO_BOB, "--expect", TO_ALICE,
                "--step-timeout", int(self.args.step_timeout * 1000),
-               "--chromium", self.args.chromium]
+               "--chromium", self.args.chromium, "--call"]
         cmd += ["--insecure"] if self.args.insecure else ["--spki", self.spki]
         cmd += ["--debug"] if self.args.debug else []
         log = open(self.work / "browser.log", "ab")  # our stdout copy + its stderr
@@ -269,7 +282,7 @@ class Suite:
         reader.start()
         rc = self.wait(p, self.args.step_timeout * 12 + 30)
         reader.join(timeout=5)
-        self.result("browser.mjs finished", rc == 0 and len(seen) >= 10,
+        self.result("browser.mjs finished", rc == 0 and len(seen) >= 11,
                     f"exit {rc}, {len(seen)} checks; {h.tail(self.work / 'browser.log', 8)}")
         rc = self.wait(sender[0], self.args.step_timeout + 10) if sender else "not started"
         self.result("SIPp bob sent a MESSAGE to alice: 407 -> digest -> 200 from the browser",
@@ -295,13 +308,18 @@ class Suite:
                 err = f"{type(e).__name__}: {e}"
             self.result("WSS: TLS (dev CA) + WebSocket upgrade, sub-protocol sip", err is None,
                         err or "")
-            code, challenge = self.unauthenticated_message()
+            code, challenge = self.unauthenticated_message(self.udp_port)
             self.result("MESSAGE without credentials is challenged (407)",
                         code == 407 and "Digest" in challenge, f"got {code} {challenge}")
+            code, _ = self.unauthenticated_message(self.wss_port)
+            self.result("a UDP request to the WSS port number is refused (403)", code == 403,
+                        f"got {code}")
 
             uas_port = h.free_port(self.used)
+            # Two Call-IDs from the browser: its MESSAGE, then its call.
             uas = self.spawn("bob_uas", self.sipp_cmd("bob_uas", "bob_uas.xml", uas_port,
-                                                      "-timeout", f"{self.args.step_timeout * 6}s"))
+                                                      "-m", 2, "-timeout",
+                                                      f"{self.args.step_timeout * 8}s"))
             time.sleep(0.3)
             reg = self.spawn("bob_register",
                              self.sipp_cmd("bob_register", "bob_register.xml",
@@ -315,7 +333,8 @@ class Suite:
 
             self.browser()
             rc = self.wait(uas, self.args.step_timeout + 10)
-            self.result("SIPp bob received the browser's MESSAGE (body, From) and answered 200",
+            self.result("SIPp bob received the browser's MESSAGE (body, From) and answered 200, "
+                        "then its INVITE (SDP UDP/TLS/RTP/SAVPF): 180, 200, ACK, BYE -> 200",
                         rc == 0,
                         f"exit {rc}: {h.tail(self.work / 'bob_uas_err.log', 5)}")
             log = self.proxy.log_text()
@@ -326,6 +345,9 @@ class Suite:
             self.result("bob's MESSAGE was routed to alice's WSS connection",
                         any("MESSAGE bob -> alice" in line and "ws" in line.split("next hop")[-1]
                             for line in log.splitlines()), h.tail(self.log, 10))
+            for method in ("INVITE", "ACK", "BYE"):
+                self.result(f"the proxy relayed alice's {method} from wss to bob",
+                            f"{method} alice -> bob over wss" in log, h.tail(self.log, 10))
         finally:
             self.kill_all()
         return self.finish()
