@@ -284,7 +284,14 @@ int loose_route(ExecutionContext& ctx) {
   if (ctx.host.is_myself(routes[0].host_bare(), routes[0].port)) {
     ctx.route_params = routes[0].params;  // for check_route_param()
     m.pop_route();
+    // record_route put two entries when the request changed transport or interface (r2=on):
+    // the second is ours as well.
+    const bool r2 = routes[0].param("r2") == "on";
     routes.erase(routes.begin());
+    if (r2 && !routes.empty() && ctx.host.is_myself(routes[0].host_bare(), routes[0].port)) {
+      m.pop_route();
+      routes.erase(routes.begin());
+    }
     if (routes.empty()) {
       // Our Route was the last one: the Request-URI is the target.
       return 1;

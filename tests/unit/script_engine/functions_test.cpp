@@ -92,6 +92,27 @@ TEST(Functions, LooseRoute) {
   EXPECT_EQ(r->ctx->vars["r"].repr(), "-1");
 }
 
+TEST(Functions, LooseRouteTakesBothOfOurDoubleRecordRoutes) {
+  // record_route on a transport change (WSS in, UDP out) leaves two of ours with r2=on.
+  std::string msg = kInvite;
+  msg.insert(msg.find("From:"),
+             "Route: <sip:127.0.0.1:5060;transport=ws;lr;r2=on;nat=yes>, "
+             "<sip:127.0.0.1;lr;r2=on;nat=yes>, <sip:10.9.9.9;lr>\n");
+  msg.replace(msg.find("To: <sip:bob@example.com>"), 25, "To: <sip:bob@example.com>;tag=t");
+  auto r = run("loose_route(); if (check_route_param(\"nat=yes\")) $var(n) = 1;", msg);
+  ASSERT_EQ(r->error, "");
+  EXPECT_EQ(r->ctx->dst_uri, "sip:10.9.9.9;lr");
+  EXPECT_EQ(r->host->message().routes().size(), 1u);
+  EXPECT_EQ(r->ctx->vars["n"].repr(), "1");
+  // The last of ours: the Request-URI is the target.
+  msg = kInvite;
+  msg.insert(msg.find("From:"), "Route: <sip:127.0.0.1;lr;r2=on>, <sip:127.0.0.1:5060;transport=tcp;lr;r2=on>\n");
+  r = run("$var(r) = loose_route();", msg);
+  EXPECT_EQ(r->ctx->vars["r"].repr(), "1");
+  EXPECT_EQ(r->ctx->dst_uri, "");
+  EXPECT_EQ(r->host->message().routes().size(), 0u);
+}
+
 TEST(Functions, XlogAndMethods) {
   auto r =
       run("xlog(\"L_INFO\", \"call from $fU to $rU\\n\"); xerr(\"e\"); "
