@@ -143,6 +143,10 @@ if build build-asan "$ASAN_BUILD_DIR" -DSTROWGER_SANITIZE=ON -DCMAKE_BUILD_TYPE=
   step "registrar and auth suites (ASan+UBSan: the modules under sanitizers)"
   py_suite registrar-asan "registrar suite" "$PYTHON" tests/registrar/run.py --bin "$ASAN_BUILD_DIR/bin/sipproxy"
   py_suite auth-asan "auth suite" "$PYTHON" tests/auth/run.py --bin "$ASAN_BUILD_DIR/bin/sipproxy"
+  step "tls, websocket and nat suites (ASan+UBSan: handshakes, frames and aliases under sanitizers)"
+  py_suite tls-asan "tls suite" "$PYTHON" tests/tls/run.py --bin "$ASAN_BUILD_DIR/bin/sipproxy"
+  py_suite websocket-asan "websocket suite" "$PYTHON" tests/websocket/run.py --build "$ASAN_BUILD_DIR"
+  py_suite nat-asan "nat suite" "$PYTHON" tests/nat/run.py --build "$ASAN_BUILD_DIR"
 fi
 
 printf '\n=== summary (%ds, logs in %s)\n' $((SECONDS - started)) "$LOG_DIR"
