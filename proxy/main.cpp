@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/control_server.h"
+#include "common/crash_report.h"
 #include "common/log.h"
 #include "common/yaml_config.h"
 #include "proxy/config/config.h"
@@ -152,6 +153,7 @@ int main(int argc, char** argv) {
   proxy::core::WorkerGroup group;
   proxy::core::RoutingScript routing(cfg, group);
   common::log_setup(cfg.log_level, cfg.log_format, "sipproxy");
+  common::install_crash_report("sipproxy");
   // Per-message allocations otherwise make glibc grow and trim the worker arenas all the time
   // (measured: ~4 mprotect calls per call at 1000 calls/s). Keep some slack instead.
   mallopt(M_TOP_PAD, 16 << 20);

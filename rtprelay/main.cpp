@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/control_server.h"
+#include "common/crash_report.h"
 #include "common/log.h"
 #include "common/timer_heap.h"
 #include "common/yaml_config.h"
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   common::log_setup(cfg.log_level, cfg.log_format, "rtprelay");
+  common::install_crash_report("rtprelay");
 
   // Signals are taken by sigwait in this thread only; the loop and the workers never see them.
   sigset_t signals;

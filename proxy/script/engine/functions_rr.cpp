@@ -37,7 +37,9 @@ std::optional<ActionFn> check_route_param(CompileEnv& env, const Expr& call) {
 
 // is_first_hop(): the message has only the Via of the UA that sent it (a request from our own
 // client, or a reply on its way to it).
-int is_first_hop(ExecutionContext& c) { return c.msg().via_count() == 1 ? 1 : -1; }
+int is_first_hop(ExecutionContext& c) {
+  return c.msg().via_count() == 1 ? 1 : -1;
+}
 
 }  // namespace
 
@@ -49,10 +51,10 @@ void add_rr_functions(FunctionTable& t) {
                       }};
   t["add_rr_param"] = {1, 1, add_rr_param};
   t["check_route_param"] = {1, 1, check_route_param};
-  t["is_first_hop"] = {0, 0, [](CompileEnv&, const Expr&) {
-                         return std::optional<ActionFn>(
-                             [](ExecutionContext& c) { return is_first_hop(c); });
-                       }};
+  t["is_first_hop"] = {
+      0, 0, [](CompileEnv&, const Expr&) {
+        return std::optional<ActionFn>([](ExecutionContext& c) { return is_first_hop(c); });
+      }};
 }
 
 }  // namespace strowger::proxy::script::engine
