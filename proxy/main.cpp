@@ -11,6 +11,7 @@
 
 #include "common/control_server.h"
 #include "common/crash_report.h"
+#include "common/fd_limit.h"
 #include "common/log.h"
 #include "common/yaml_config.h"
 #include "proxy/config/config.h"
@@ -154,6 +155,15 @@ int main(int argc, char** argv) {
   proxy::core::RoutingScript routing(cfg, group);
   common::log_setup(cfg.log_level, cfg.log_format, "sipproxy");
   common::install_crash_report("sipproxy");
+  // Each connection is a descriptor: take what the system allows, and say when the configured
+  // connection limit cannot be reached with it.
+  const std::uint64_t fds = common::raise_fd_limit();
+  if (cfg.tcp.max_connections > 0 &&
+      fds < static_cast<std::uint64_t>(cfg.tcp.max_connections) + 256) {
+    LOG_WARN("open files limit %llu is below tcp.max_connections %d (+256 for sockets and "
+             "files): raise LimitNOFILE / ulimit -n",
+             static_cast<unsigned long long>(fds), cfg.tcp.max_connections);
+  }
   // Per-message allocations otherwise make glibc grow and trim the worker arenas all the time
   // (measured: ~4 mprotect calls per call at 1000 calls/s). Keep some slack instead.
   mallopt(M_TOP_PAD, 16 << 20);

@@ -12,6 +12,7 @@
 
 #include "common/control_server.h"
 #include "common/crash_report.h"
+#include "common/fd_limit.h"
 #include "common/log.h"
 #include "common/timer_heap.h"
 #include "common/yaml_config.h"
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
   }
   common::log_setup(cfg.log_level, cfg.log_format, "rtprelay");
   common::install_crash_report("rtprelay");
+  common::raise_fd_limit();  // media sockets: two per stream
 
   // Signals are taken by sigwait in this thread only; the loop and the workers never see them.
   sigset_t signals;
