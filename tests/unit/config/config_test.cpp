@@ -69,11 +69,18 @@ class ConfigTest : public ::testing::Test {
 TEST_F(ConfigTest, DeployedConfigLoads) {
   const ProxyConfig cfg = load_config(DEPLOY_CONFIG);
   EXPECT_EQ(cfg.file, DEPLOY_CONFIG);
-  ASSERT_EQ(cfg.listen.size(), 2u);
-  EXPECT_EQ(cfg.listen[0].proto, transport::Protocol::kUdp);
-  EXPECT_EQ(cfg.listen[1].proto, transport::Protocol::kTcp);
-  EXPECT_EQ(cfg.listen[0].address, "127.0.0.1");
-  EXPECT_EQ(cfg.listen[0].port, 5060);
+  // UDP/TCP 5060, TLS 5061, WS 8080, WSS 8443, all on loopback (secure by default).
+  ASSERT_EQ(cfg.listen.size(), 5u);
+  const std::pair<transport::Protocol, int> want[] = {{transport::Protocol::kUdp, 5060},
+                                                      {transport::Protocol::kTcp, 5060},
+                                                      {transport::Protocol::kTls, 5061},
+                                                      {transport::Protocol::kWs, 8080},
+                                                      {transport::Protocol::kWss, 8443}};
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(cfg.listen[i].proto, want[i].first);
+    EXPECT_EQ(cfg.listen[i].port, want[i].second);
+    EXPECT_EQ(cfg.listen[i].address, "127.0.0.1");
+  }
   EXPECT_EQ(cfg.timers.t1_ms, 500);
   EXPECT_EQ(cfg.timers.timer_c_ms, 180000);
   EXPECT_EQ(cfg.max_message_size, 65535u);
