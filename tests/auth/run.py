@@ -10,13 +10,13 @@ import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "sipp"))
 import sipharness as h  # noqa: E402
+import webharness as w  # noqa: E402
 
 UAS_XML = HERE.parent / "sipp" / "scenarios" / "uas_call.xml"
 SUBSCRIBERS = """subscribers:
@@ -26,25 +26,12 @@ SUBSCRIBERS = """subscribers:
 MAX_FAILURES = 3
 
 
-class Suite:
+class Suite(w.Suite):
     def __init__(self, args):
-        self.args = args
-        self.passed = 0
-        self.failed = 0
-        self.used = set()
-        self.work = Path(tempfile.mkdtemp(prefix="auth_suite_"))
+        super().__init__(args, "auth", "auth_suite_")
         self.proxy = None
         self.port = None
         self.uas_port = None
-
-    def result(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}")
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}")
-        sys.stdout.flush()
 
     def start_proxy(self, tag, nonce_expire, db_params=""):
         d = self.work / tag
@@ -63,11 +50,8 @@ class Suite:
                                 script=d / "routing.cfg")
         self.dir = d
         self.log = d / "sipproxy.log"
-        self.proxy = h.ProxyProcess([self.args.bin, "-c", d / "sipproxy.yaml"], self.log, cwd=d)
-        self.proxy.start()
-        if not self.proxy.wait_ready("127.0.0.1", self.port, timeout_s=20):
-            return h.tail(self.log, 20)
-        return None
+        self.proxy, err = w.start_sipproxy(self.args.bin, d / "sipproxy.yaml", self.log, self.port, d)
+        return err
 
     def stop_proxy(self):
         if self.proxy:
@@ -96,11 +80,7 @@ class Suite:
             procs.insert(0, ("uac", uac, out))
             reasons = []
             for role, p, _ in procs:
-                try:
-                    rc = p.wait(timeout=40)
-                except subprocess.TimeoutExpired:
-                    h.kill_group(p)
-                    rc = "timeout"
+                rc = w.wait(p, 40)
                 if rc != 0:
                     reasons.append(f"{role} exit {rc} ({h.tail(f'{base}_err.log', 3)})")
             return "; ".join(reasons) or None
@@ -110,8 +90,7 @@ class Suite:
                 out.close()
 
     def sipctl(self, *args):
-        r = subprocess.run([self.args.sipctl, "-s", self.sock, *args], capture_output=True,
-                           text=True, timeout=10)
+        r = w.sipctl(self.args.sipctl, self.sock, *args)
         return r.returncode, r.stdout + r.stderr
 
     # ---- the checks ---------------------------------------------------------------------
@@ -232,15 +211,9 @@ class Suite:
         finally:
             self.stop_proxy()
         # Every proxy this suite ran (ASan/UBSan builds too): no sanitizer report in any log.
-        reports = [f"{log}: {r}" for log in sorted(self.work.glob("**/sipproxy.log"))
-                   if (r := h.sanitizer_report(log.read_text(errors="replace")))]
-        self.result("no sanitizer report in the proxy logs", not reports, "; ".join(reports))
-        print(f"auth suite: {self.passed} passed, {self.failed} failed")
-        if self.failed == 0 and not self.args.keep:
-            shutil.rmtree(self.work, ignore_errors=True)
-        else:
-            print(f"(logs in {self.work})")
-        return 0 if self.failed == 0 else 1
+        self.sanitizer_check(sorted(self.work.glob("**/sipproxy.log")),
+                             "no sanitizer report in the proxy logs", always=True)
+        return self.summary()
 
 
 def main():

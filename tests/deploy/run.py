@@ -14,14 +14,13 @@ import shutil
 import socket
 import ssl
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sipp"))
 import sipharness as h  # noqa: E402
+import webharness as w  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE / "scenarios"
@@ -55,13 +54,7 @@ def options_over_tls(port, ca):
     try:
         with connect(port, ca) as s:
             s.sendall(options_text("TLS", port).encode())
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            return status_of(data.decode(errors="replace"))
+            return status_of(w.recv_head(s).decode(errors="replace"))
     except (OSError, ssl.SSLError) as e:
         print(f"  tls: {e}")
         return None
@@ -75,12 +68,9 @@ def options_over_websocket(port, ca):
             s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
                        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n\r\n").encode())
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = s.recv(4096)
-                if not chunk:
-                    return None
-                data += chunk
+            data = w.recv_head(s)
+            if b"\r\n\r\n" not in data:
+                return None
             head, _, rest = data.partition(b"\r\n\r\n")
             if not head.startswith(b"HTTP/1.1 101"):
                 print(f"  ws: {head[:80]!r}")
@@ -109,22 +99,10 @@ def options_over_websocket(port, ca):
         return None
 
 
-class Suite:
+class Suite(w.Suite):
     def __init__(self, args):
-        self.args = args
-        self.work = Path(tempfile.mkdtemp(prefix="strowger-deploy-"))
-        self.used = set()
-        self.passed = 0
-        self.failed = 0
+        super().__init__(args, "deploy", "strowger-deploy-")
         self.procs = []
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}", flush=True)
 
     def deployed_configs(self):
         """Copies of the deployed files with free ports and sockets in the work dir."""
@@ -137,8 +115,9 @@ class Suite:
         yaml = yaml.replace("port: 8443", f"port: {self.wss_port}")
         # The development certificates deploy/run.sh makes, made here in the work dir.
         certs = self.work / "certs"
-        subprocess.run(["bash", str(h.REPO / "certs" / "make-dev-certs.sh"), "-o", str(certs)],
-                       check=True, capture_output=True, timeout=60)
+        err = w.make_dev_certs(certs)
+        if err:
+            raise RuntimeError(err)
         self.ca = certs / "ca.pem"
         yaml = yaml.replace("../certs/dev/", f"{certs}/")
         yaml = yaml.replace("/run/strowger/sipproxy.sock", str(self.work / "sipproxy.sock"))
@@ -160,8 +139,7 @@ class Suite:
 
     def sipctl(self, socket, *args):
         sipctl = Path(self.args.bin).resolve().parent / "sipctl"
-        return subprocess.run([str(sipctl), "-s", str(socket), "-j", *args], capture_output=True,
-                              text=True, timeout=20)
+        return w.sipctl(sipctl, socket, "-j", *args, timeout=20)
 
     def sipp(self, name, xml, port, remote, extra):
         base = self.work / name
@@ -187,30 +165,30 @@ class Suite:
                                    self.work / "sipproxy.log", cwd=self.work)
             proxy.start()
             ready = proxy.wait_ready("127.0.0.1", port, timeout_s=20)
-            self.check("sipproxy starts on the deployed config and answers OPTIONS", ready,
+            self.result("sipproxy starts on the deployed config and answers OPTIONS", ready,
                        h.tail(self.work / "sipproxy.log", 20))
             if not ready:
                 return
-            self.check("rtprelay starts on the deployed config", relay.alive(),
+            self.result("rtprelay starts on the deployed config", relay.alive(),
                        h.tail(self.work / "rtprelay.log", 20))
 
-            self.check("TLS on the deployed port: handshake verified against the dev CA, "
+            self.result("TLS on the deployed port: handshake verified against the dev CA, "
                        "OPTIONS answered 200", options_over_tls(self.tls_port, self.ca) == 200)
             status = options_over_websocket(self.wss_port, self.ca)
-            self.check("WSS on the deployed port: WebSocket upgrade (sip), OPTIONS answered 200",
+            self.result("WSS on the deployed port: WebSocket upgrade (sip), OPTIONS answered 200",
                        status == 200, f"got {status}")
             status = options_over_websocket(self.ws_port, None)
-            self.check("WS on the deployed port: WebSocket upgrade (sip), OPTIONS answered 200",
+            self.result("WS on the deployed port: WebSocket upgrade (sip), OPTIONS answered 200",
                        status == 200, f"got {status}")
             uac, base = self.sipp("register", self.register_xml(200), 0, port,
                                   ["-s", "alice", "-au", "alice", "-ap", "alice-demo-secret"])
             rc = uac.wait(timeout=30)
-            self.check("REGISTER: 401 challenge, then 200 with the demo credentials", rc == 0,
+            self.result("REGISTER: 401 challenge, then 200 with the demo credentials", rc == 0,
                        h.tail(f"{base}_err.log", 10))
             uac, base = self.sipp("wrong", self.register_xml(401), 0, port,
                                   ["-s", "bob", "-au", "bob", "-ap", "not-the-password"])
             rc = uac.wait(timeout=30)
-            self.check("REGISTER with a wrong password: challenged again (401)", rc == 0,
+            self.result("REGISTER with a wrong password: challenged again (401)", rc == 0,
                        h.tail(f"{base}_err.log", 10))
 
             # bob: a SIPp UAS whose binding is added by the operator command.
@@ -223,28 +201,28 @@ class Suite:
             self.procs.append(uas)
             r = self.sipctl(self.work / "sipproxy.sock", "ul.add", "aor=bob",
                             f"contact=sip:bob@127.0.0.1:{uas_port}", "expires=60")
-            self.check("sipctl ul.add bob", r.returncode == 0, r.stderr + r.stdout)
+            self.result("sipctl ul.add bob", r.returncode == 0, r.stderr + r.stdout)
             time.sleep(0.3)
             uac, base = self.sipp("call", SCENARIOS / "uac_call_auth.xml", 0, port,
                                   ["-s", "bob", "-au", "alice", "-ap", "alice-demo-secret"])
             rc = uac.wait(timeout=40)
             urc = uas.wait(timeout=10) if rc == 0 else None
-            self.check("call alice -> bob: 407, authenticated INVITE, 200, ACK, BYE",
+            self.result("call alice -> bob: 407, authenticated INVITE, 200, ACK, BYE",
                        rc == 0 and urc == 0, h.tail(f"{base}_err.log", 10))
             log = Path(f"{base}_log.log")
             m = re.search(r"answer media c=IN IP4 ([0-9.]+) m=audio ([0-9]+)",
                           log.read_text() if log.exists() else "")
             anchored = m is not None and 30000 <= int(m.group(2)) <= 40000
-            self.check("the answer's media points at rtprelay (a port of its range)", anchored,
+            self.result("the answer's media points at rtprelay (a port of its range)", anchored,
                        m.group(0) if m else "no answer SDP logged")
             r = self.sipctl(self.work / "rtprelay.sock", "relay.list")
             calls = json.loads(r.stdout).get("count", 0) if r.returncode == 0 else -1
             # The relay keeps a deleted call for its delete-delay (30 s): the call is listed.
-            self.check("rtprelay saw the call (relay.list)", calls >= 1, r.stdout + r.stderr)
-            self.check("sipproxy still alive", proxy.alive())
+            self.result("rtprelay saw the call (relay.list)", calls >= 1, r.stdout + r.stderr)
+            self.result("sipproxy still alive", proxy.alive())
             rc = proxy.stop()
             report = h.sanitizer_report(proxy.log_text())
-            self.check("sipproxy stops cleanly on SIGTERM", rc == 0 and not report,
+            self.result("sipproxy stops cleanly on SIGTERM", rc == 0 and not report,
                        f"exit {rc} {report or ''}")
         finally:
             for p in self.procs:
@@ -252,11 +230,7 @@ class Suite:
                 p.wait()
             if relay is not None:
                 relay.stop()
-        print(f"deploy suite: {self.passed} passed, {self.failed} failed")
-        if self.failed == 0 and not self.args.keep:
-            shutil.rmtree(self.work, ignore_errors=True)
-        else:
-            print(f"logs in {self.work}")
+        self.summary()
 
 
 def main():

@@ -10,12 +10,10 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -25,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "sipp"))
 import sipharness as h  # noqa: E402
+import webharness as w  # noqa: E402
 
-MAKE_CERTS = REPO / "certs" / "make-dev-certs.sh"
 SCRIPT = REPO / "routing-scripts" / "webrtc.cfg"
 SCENARIOS = HERE / "scenarios"
 DOMAIN = "127.0.0.1"
@@ -40,73 +38,14 @@ TO_ALICE = "hello alice, this is sipp"
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def descendants(root):
-    """PIDs of every process below root (from /proc), deepest last."""
-    children = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rfind(")") + 2:].split()
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    out, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-class Suite:
+class Suite(w.Suite):
     def __init__(self, args):
-        self.args = args
-        self.work = Path(tempfile.mkdtemp(prefix="strowger-webrtc-"))
-        self.used = set()
-        self.passed = 0
-        self.failed = 0
+        super().__init__(args, "webrtc", "strowger-webrtc-")
         self.proxy = None
-        self.children = []  # (name, Popen, log file): killed by PID at the end
-
-    def result(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}" + (f" ({detail})" if detail and self.args.verbose else ""))
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}")
-        sys.stdout.flush()
-
-    def spawn(self, name, cmd, cwd=None, env=None):
-        out = open(self.work / f"{name}.log", "wb")
-        p = h.spawn(cmd, out, cwd=cwd, env=env)
-        self.children.append((name, p, out))
-        return p
-
-    def wait(self, p, timeout_s):
-        """The exit code, or "timeout" after killing the process group."""
-        try:
-            return p.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            h.kill_group(p)
-            return "timeout"
 
     def kill_all(self):
-        for _, p, out in self.children:
-            # playwright starts Chromium in a process group of its own: its processes are
-            # killed by PID first, while they are still findable as descendants.
-            for pid in descendants(p.pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            h.kill_group(p)
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            out.close()
-        self.children = []
+        # playwright starts Chromium in a process group of its own.
+        self.kill_children(with_descendants=True)
         if self.proxy:
             self.proxy.stop()
             self.proxy = None
@@ -114,25 +53,15 @@ class Suite:
     # ---- setup ------------------------------------------------------------------------------
 
     def node_modules(self):
-        """npm ci (npm install without a lock) when node_modules is missing; never a browser."""
-        if (HERE / "node_modules" / "jssip" / "dist" / "jssip.min.js").exists() and \
-                (HERE / "node_modules" / "playwright-core").exists():
-            return None
-        verb = "ci" if (HERE / "package-lock.json").exists() else "install"
-        env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
-        try:
-            r = subprocess.run(["npm", verb, "--prefix", str(HERE), "--no-audit", "--no-fund"],
-                               capture_output=True, text=True, timeout=300, env=env)
-        except subprocess.TimeoutExpired:
-            return f"npm {verb}: timeout"
-        return None if r.returncode == 0 else f"npm {verb}: {r.stderr.strip()[-400:]}"
+        """The npm modules when missing; never a browser."""
+        return w.npm_modules(HERE, ["jssip/dist/jssip.min.js", "playwright-core"],
+                             env=dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1"))
 
     def make_certs(self):
         certs = self.work / "certs"
-        r = subprocess.run(["sh", str(MAKE_CERTS), "-o", str(certs)], capture_output=True,
-                           text=True, timeout=120)
-        if r.returncode != 0:
-            return None, f"make-dev-certs.sh: {r.stderr.strip()}"
+        err = w.make_dev_certs(certs)
+        if err:
+            return None, err
         # Chromium's --ignore-certificate-errors-spki-list: base64(SHA-256(SubjectPublicKeyInfo)).
         pub = subprocess.run(["openssl", "x509", "-in", str(certs / "server.pem"), "-pubkey",
                               "-noout"], capture_output=True, check=True, timeout=30).stdout
@@ -159,10 +88,7 @@ class Suite:
                                       ("udp", "127.0.0.1", self.wss_port)],
                                 control_socket=self.sock, log_level="info", script=SCRIPT,
                                 defines=defines, aliases=(DOMAIN,))
-        with open(cfg, "a") as f:
-            f.write(f"tls:\n  certificate: {h._yaml_str(certs / 'server.pem')}\n"
-                    f"  private_key: {h._yaml_str(certs / 'server.key')}\n"
-                    f"  ca_list: {h._yaml_str(certs / 'ca.pem')}\n")
+        w.append_tls_config(cfg, certs)
         # The run uses no relay (see README.md); the relay variant must still compile.
         for extra in ([], ["-D", "WITH_RTPRELAY"]):
             r = subprocess.run([self.args.bin, "--check", "-c", cfg, *extra], capture_output=True,
@@ -171,12 +97,9 @@ class Suite:
                         r.returncode == 0 and "ok" in r.stdout,
                         f"exit {r.returncode}: {(r.stdout + r.stderr).strip()[-600:]}")
         self.log = self.work / "sipproxy.log"
-        self.proxy = h.ProxyProcess([self.args.bin, "-c", cfg], self.log, cwd=self.work,
-                                    env=h.sanitizer_env())
-        self.proxy.start()
-        if not self.proxy.wait_ready("127.0.0.1", self.udp_port, timeout_s=20):
-            return h.tail(self.log, 20)
-        return None
+        self.proxy, err = w.start_sipproxy(self.args.bin, cfg, self.log, self.udp_port,
+                                           self.work, env=h.sanitizer_env())
+        return err
 
     # ---- checks without a browser -----------------------------------------------------------
 
@@ -190,12 +113,7 @@ class Suite:
                        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
                        f"Sec-WebSocket-Protocol: sip\r\nOrigin: {origin}\r\n\r\n").encode())
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
+            head = w.recv_head(s)
         lines = head.decode(errors="replace").split("\r\n")
         fields = {k.strip().lower(): v.strip() for k, _, v in
                   (line.partition(":") for line in lines[1:] if ":" in line)}
@@ -354,18 +272,8 @@ class Suite:
 
     def finish(self):
         self.kill_all()
-        if self.log_exists():
-            report = h.sanitizer_report(self.log.read_text(errors="replace"))
-            self.result("no sanitizer report in the proxy log", report is None, report or "")
-        print(f"webrtc suite: {self.passed} passed, {self.failed} failed")
-        if self.failed == 0 and not self.args.keep:
-            shutil.rmtree(self.work, ignore_errors=True)
-        else:
-            print(f"(logs in {self.work})")
-        return 0 if self.failed == 0 else 1
-
-    def log_exists(self):
-        return getattr(self, "log", None) is not None and self.log.exists()
+        self.sanitizer_check([getattr(self, "log", None)])
+        return self.summary()
 
 
 def main():
@@ -384,11 +292,8 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="details on PASS lines too")
     args = ap.parse_args()
     args.bin = str(Path(args.bin or Path(args.build) / "bin" / "sipproxy").resolve())
-    for tool in (args.bin, args.sipp, args.chromium, shutil.which("node") or "node"):
-        if not os.access(tool, os.X_OK):
-            print(f"FAIL prerequisites: {tool} not executable")
-            print("webrtc suite: 0 passed, 1 failed")
-            return 1
+    if w.missing_tool("webrtc", (args.bin, args.sipp, args.chromium, shutil.which("node") or "node")):
+        return 1
     return Suite(args).run()
 
 

@@ -6,13 +6,11 @@
 # it starts is killed by PID at the end.
 import argparse
 import json
-import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import uuid
@@ -22,10 +20,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "sipp"))
 import sipharness as h  # noqa: E402
+import webharness as w  # noqa: E402
 from ws_agent import (WsAgent, final_response_pattern, message, register,  # noqa: E402
                       response_to)
 
-MAKE_CERTS = REPO / "certs" / "make-dev-certs.sh"
 SCENARIOS = HERE / "scenarios"
 ORIGIN = "https://phone.example.test"
 BAD_ORIGIN = "https://evil.example.test"
@@ -35,58 +33,26 @@ KEEPALIVE_TIMEOUT_S = 2
 PROMPT_S = 2.0  # a dead WebSocket contact must fail this fast (the transaction timeout is 6.4 s)
 
 
-class Suite:
+class Suite(w.Suite):
     def __init__(self, args):
-        self.args = args
-        self.work = Path(tempfile.mkdtemp(prefix="strowger-websocket-"))
-        self.used = set()
-        self.passed = 0
-        self.failed = 0
+        super().__init__(args, "websocket", "strowger-websocket-")
         self.proxy = None
         self.agent = None
         self.log = None
-        self.children = []  # (Popen, log file): killed by PID at the end
         self.local_ports = {}  # client name -> its TCP port
         self.open_clients = set()  # connected and not closed by us
         self.handshakes_ok = 0
 
-    def result(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}" + (f" ({detail})" if detail and self.args.verbose else ""))
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}")
-        sys.stdout.flush()
-        return ok
-
     # ---- processes ----------------------------------------------------------------------------
 
     def spawn(self, name, cmd):
-        out = open(self.work / f"{name}.log", "wb")
-        p = h.spawn(cmd, out, cwd=self.work)
-        self.children.append((p, out))
-        return p
-
-    def wait(self, p, timeout_s):
-        try:
-            return p.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            h.kill_group(p)
-            return "timeout"
+        return super().spawn(name, cmd, cwd=self.work)
 
     def kill_all(self):
         if self.agent:
             self.agent.stop()
             self.agent = None
-        for p, out in self.children:
-            h.kill_group(p)
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            out.close()
-        self.children = []
+        self.kill_children()
         if self.proxy:
             rc = self.proxy.stop()
             self.proxy = None
@@ -94,8 +60,7 @@ class Suite:
 
     def sipctl(self, *args):
         """sipctl --json METHOD k=v... -> (parsed JSON or None, error text)."""
-        cmd = [self.args.sipctl, "-s", str(self.sock), "--json", *args]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        r = w.sipctl(self.args.sipctl, self.sock, "--json", *args)
         if r.returncode != 0:
             return None, f"sipctl {' '.join(args)}: exit {r.returncode} {r.stderr.strip()}"
         try:
@@ -124,22 +89,13 @@ class Suite:
     # ---- setup --------------------------------------------------------------------------------
 
     def node_modules(self):
-        if (HERE / "node_modules" / "ws" / "package.json").exists():
-            return None
-        verb = "ci" if (HERE / "package-lock.json").exists() else "install"
-        try:
-            r = subprocess.run(["npm", verb, "--prefix", str(HERE), "--no-audit", "--no-fund"],
-                               capture_output=True, text=True, timeout=300)
-        except subprocess.TimeoutExpired:
-            return f"npm {verb}: timeout"
-        return None if r.returncode == 0 else f"npm {verb}: {r.stderr.strip()[-400:]}"
+        return w.npm_modules(HERE, ["ws/package.json"])
 
     def start_proxy(self):
         certs = self.work / "certs"
-        r = subprocess.run(["sh", str(MAKE_CERTS), "-o", str(certs)], capture_output=True,
-                           text=True, timeout=120)
-        if r.returncode != 0:
-            return f"make-dev-certs.sh: {r.stderr.strip()}"
+        err = w.make_dev_certs(certs)
+        if err:
+            return err
         self.ca = certs / "ca.pem"
         self.udp_port = h.free_port(self.used)
         self.ws_port = h.free_port(self.used)
@@ -158,17 +114,11 @@ class Suite:
                                       ("wss", "127.0.0.1", self.wss_port)],
                                 control_socket=self.sock, log_level="debug",
                                 script=self.work / "routing.cfg")
-        with open(cfg, "a") as f:
-            f.write(f"tls:\n  certificate: {h._yaml_str(certs / 'server.pem')}\n"
-                    f"  private_key: {h._yaml_str(certs / 'server.key')}\n"
-                    f"  ca_list: {h._yaml_str(self.ca)}\n")
+        w.append_tls_config(cfg, certs)
         self.log = self.work / "sipproxy.log"
-        self.proxy = h.ProxyProcess([self.args.bin, "-c", cfg], self.log, cwd=self.work,
-                                    env=h.sanitizer_env())
-        self.proxy.start()
-        if not self.proxy.wait_ready("127.0.0.1", self.udp_port, timeout_s=20):
-            return h.tail(self.log, 20)
-        return None
+        self.proxy, err = w.start_sipproxy(self.args.bin, cfg, self.log, self.udp_port,
+                                           self.work, env=h.sanitizer_env())
+        return err
 
     def url(self, proto):
         return f"{proto}://127.0.0.1:{self.ws_port if proto == 'ws' else self.wss_port}/ws"
@@ -411,15 +361,8 @@ class Suite:
 
     def finish(self):
         self.kill_all()
-        if self.log is not None and self.log.exists():
-            report = h.sanitizer_report(self.log.read_text(errors="replace"))
-            self.result("no sanitizer report in the proxy log", report is None, report or "")
-        print(f"websocket suite: {self.passed} passed, {self.failed} failed")
-        if self.failed == 0 and not self.args.keep:
-            shutil.rmtree(self.work, ignore_errors=True)
-        else:
-            print(f"(logs in {self.work})")
-        return 0 if self.failed == 0 else 1
+        self.sanitizer_check([self.log])
+        return self.summary()
 
 
 def main():
@@ -437,11 +380,8 @@ def main():
         build = (Path.cwd() / build) if (Path.cwd() / build).exists() else REPO / build
     args.bin = str(Path(args.bin or build / "bin" / "sipproxy").resolve())
     args.sipctl = str(Path(args.sipctl or build / "bin" / "sipctl").resolve())
-    for tool in (args.bin, args.sipctl, args.sipp, shutil.which("node") or "node"):
-        if not os.access(tool, os.X_OK):
-            print(f"FAIL prerequisites: {tool} not executable")
-            print("websocket suite: 0 passed, 1 failed")
-            return 1
+    if w.missing_tool("websocket", (args.bin, args.sipctl, args.sipp, shutil.which("node") or "node")):
+        return 1
     return Suite(args).run()
 
 

@@ -7,10 +7,7 @@
 #include <fstream>
 
 #include "modules/auth/digest.h"
-#include "proxy/module/registry.h"
-#include "proxy/script/engine/compiler.h"
-#include "proxy/script/engine/dry_run_host.h"
-#include "proxy/script/engine/runtime.h"
+#include "tests/unit/support/script_runner.h"
 #include "tests/unit/support/test_module_host.h"
 
 namespace strowger::proxy {
@@ -48,8 +45,8 @@ struct RouteRun {
 TEST(AuthModule, ChallengeAuthenticateConsume) {
   std::string subs = ::testing::TempDir() + "auth_module_subs.yaml";
   std::ofstream(subs) << "- {username: alice, domain: example.com, password: wonderland}\n";
-  module::ModuleRegistry::instance().set_default_paths({STROWGER_MODULE_DIR});
-  auto compiled = script::engine::compile_text(
+  TestHost host;
+  auto program = test_support::load_script(
       "loadmodule \"auth_db.so\"\n"
       "modparam(\"auth\", \"subscriber_file\", \"auth_module_subs.yaml\")\n"
       "modparam(\"auth\", \"nonce_expire\", 60)\n"
@@ -65,23 +62,16 @@ TEST(AuthModule, ChallengeAuthenticateConsume) {
       "  $var(r) = \"ok\";\n"
       "}\n"
       "route[CHECK] { return auth_check(\"$fd\", \"subscriber\", \"1\"); }\n",
-      "a.cfg");
-  ASSERT_TRUE(compiled.ok()) << compiled.format_diagnostics();
-  TestHost host;
-  ASSERT_EQ(module::ModuleRegistry::instance().init_all(host), std::nullopt);
+      "a.cfg", host);
+  ASSERT_NE(program, nullptr);
 
   auto run = [&](const std::string& text) {
-    auto msg = sip::Message::parse(text);
-    EXPECT_TRUE(msg.ok());
-    script::engine::DryRunHost dry(std::move(msg.value()), {"udp", "192.0.2.10", 5060},
-                                   {"udp", "192.0.2.1", 5060}, {});
-    script::engine::ExecutionContext ctx(*compiled.program, dry);
-    script::engine::run_route(ctx, compiled.program->request_route);
+    test_support::RouteRun route(*program, text);
     RouteRun out;
-    out.r = ctx.vars["r"].to_str();
-    for (const auto& a : dry.actions()) out.actions += a + "\n";
-    out.has_authorization = dry.message().has_header("Authorization") ||
-                            dry.message().has_header("Proxy-Authorization");
+    out.r = route.var("r");
+    for (const auto& a : route.host().actions()) out.actions += a + "\n";
+    out.has_authorization = route.host().message().has_header("Authorization") ||
+                            route.host().message().has_header("Proxy-Authorization");
     return out;
   };
   auto nonce_of = [](const std::string& actions) {

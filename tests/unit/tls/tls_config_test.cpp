@@ -7,24 +7,14 @@
 #include <fstream>
 
 #include "modules/tls/tls_context.h"
-#include "tests/unit/tls/test_pki.h"
+#include "tests/unit/tls/transport_fixture.h"
 
 namespace strowger::modules::tls {
 namespace {
 
+using testing::config_for;
 using testing::Identity;
-using testing::TempDir;
-using testing::TestPki;
-
-TlsConfig config_for(const Identity& id, const std::string& ca = "") {
-  TlsConfig c;
-  c.certificate = {"tls.certificate", id.certificate, ""};
-  c.private_key = {"tls.private_key", id.private_key, ""};
-  if (!ca.empty()) c.ca_list = {"tls.ca_list", ca, ""};
-  c.min_version = TLS1_2_VERSION;
-  c.ciphers = kDefaultCiphers;
-  return c;
-}
+using testing::PkiTest;
 
 TEST(TlsConfig, NoSectionMeansNotConfigured) {
   auto r = parse_tls_config("workers: 2\n", "sipproxy.yaml", "/etc/strowger");
@@ -112,11 +102,7 @@ TEST(TlsConfig, LoadReportsAnUnreadableConfigFile) {
   EXPECT_NE(r.error().message.find("/nonexistent/sipproxy.yaml"), std::string::npos);
 }
 
-class TlsContextBuild : public ::testing::Test {
- protected:
-  TempDir dir_;
-  TestPki pki_{dir_.path(), "ca"};
-};
+class TlsContextBuild : public PkiTest {};
 
 TEST_F(TlsContextBuild, BuildsFromValidFilesAndDescribesTheCertificate) {
   Identity id = pki_.issue("server", "localhost", "DNS:localhost,IP:127.0.0.1", 42);

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <map>
 
 #include "sipproxy/module.h"
 #include "sipproxy/transport.h"
+#include "tests/unit/support/test_module_host.h"
 #include "tests/unit/tls/test_pki.h"
 
 namespace strowger::modules::tls {
@@ -17,33 +17,13 @@ using testing::Identity;
 using testing::TempDir;
 using testing::TestPki;
 
-class FakeHost : public sipproxy::ModuleHost {
+// The host of a sipproxy.yaml in dir.
+class FakeHost : public test_support::TestModuleHost {
  public:
-  FakeHost(std::string file, std::string dir) : file_(std::move(file)), dir_(std::move(dir)) {}
-  int worker_count() const override { return 1; }
-  const std::string& config_dir() const override { return dir_; }
-  void add_timer(std::int64_t, std::function<void()>) override {}
-  void provide(std::string name, std::shared_ptr<void> service) override {
-    services[name] = std::move(service);
+  FakeHost(std::string yaml, std::string in_dir) {
+    file = std::move(yaml);
+    dir = std::move(in_dir);
   }
-  std::shared_ptr<void> find(std::string_view name) const override {
-    auto it = services.find(std::string(name));
-    return it == services.end() ? nullptr : it->second;
-  }
-  void post_to_worker(int, std::function<void()>) override {}
-  const std::string& config_file() const override { return file_; }
-  bool send(const sipproxy::Peer&, std::uint64_t, std::string) override { return false; }
-  std::optional<sipproxy::Peer> listen_address(std::string_view) const override {
-    return std::nullopt;
-  }
-  void on_reply(std::string,
-                std::function<void(sipproxy::Message&, const sipproxy::Peer&)>) override {}
-
-  std::map<std::string, std::shared_ptr<void>> services;
-
- private:
-  std::string file_;
-  std::string dir_;
 };
 
 class NoParams : public sipproxy::Params {

@@ -1,25 +1,10 @@
 // What TlsTransport refuses or survives: missing client certificates, TLS 1.1, plain text on the
 // TLS port, silent clients (handshake timeout); and reload under a live connection.
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <nlohmann/json.hpp>
-
 #include "tests/unit/tls/transport_fixture.h"
 
-namespace strowger::modules::tls {
+// In the fixture's namespace: its pieces by their own names.
+namespace strowger::modules::tls::testing {
 namespace {
-
-using testing::config_for;
-using testing::Identity;
-using testing::peer_serial;
-using testing::Side;
-using testing::TempDir;
-using testing::TestPki;
-using testing::TlsTransportTest;
 
 TEST_F(TlsTransportTest, RequiredClientCertificate) {
   TlsConfig sc = config_for(server_id_, pki_.ca_file());
@@ -158,4 +143,4 @@ TEST_F(TlsTransportTest, ReloadKeepsLiveConnectionsAndServesTheNewCertificate) {
 }
 
 }  // namespace
-}  // namespace strowger::modules::tls
+}  // namespace strowger::modules::tls::testing

@@ -1,25 +1,10 @@
 // TlsTransport handshakes on a real event loop over loopback: data both ways, the session table
 // behind tls.list, TLS 1.2, SNI, and server verification (unknown CA, host name, IP SAN).
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <nlohmann/json.hpp>
-
 #include "tests/unit/tls/transport_fixture.h"
 
-namespace strowger::modules::tls {
+// In the fixture's namespace: its pieces by their own names.
+namespace strowger::modules::tls::testing {
 namespace {
-
-using testing::config_for;
-using testing::Identity;
-using testing::peer_serial;
-using testing::Side;
-using testing::TempDir;
-using testing::TestPki;
-using testing::TlsTransportTest;
 
 TEST_F(TlsTransportTest, HandshakeCarriesDataAndIsListed) {
   auto server_t = make(config_for(server_id_, pki_.ca_file()));
@@ -161,4 +146,4 @@ TEST_F(TlsTransportTest, VerifyServerOffAcceptsAnyCertificate) {
 }
 
 }  // namespace
-}  // namespace strowger::modules::tls
+}  // namespace strowger::modules::tls::testing

@@ -2,9 +2,9 @@
 // core, a session from that service works, and ws.stats sums its counters.
 #include <gtest/gtest.h>
 
-#include "proxy/module/registry.h"
-#include "proxy/script/engine/compiler.h"
 #include "sipproxy/transport.h"
+#include "tests/unit/support/script_runner.h"
+#include "tests/unit/support/test_module_host.h"
 #include "ws_test_util.h"
 
 namespace strowger::proxy {
@@ -12,36 +12,14 @@ namespace {
 
 namespace ws = modules::websocket;
 
-class TestHost final : public sipproxy::ModuleHost {
+class TestHost final : public test_support::TestModuleHost {
  public:
-  int worker_count() const override { return 2; }
-  const std::string& config_dir() const override { return dir_; }
-  void add_timer(std::int64_t, std::function<void()>) override {}
-  void provide(std::string name, std::shared_ptr<void> service) override {
-    provided[name] = std::move(service);
-  }
-  std::shared_ptr<void> find(std::string_view name) const override {
-    auto it = provided.find(std::string(name));
-    return it == provided.end() ? nullptr : it->second;
-  }
-  void post_to_worker(int, std::function<void()>) override {}
-  const std::string& config_file() const override { return dir_; }
-  bool send(const sipproxy::Peer&, std::uint64_t, std::string) override { return false; }
-  std::optional<sipproxy::Peer> listen_address(std::string_view) const override {
-    return std::nullopt;
-  }
-  void on_reply(std::string,
-                std::function<void(sipproxy::Message&, const sipproxy::Peer&)>) override {}
-
-  std::map<std::string, std::shared_ptr<void>> provided;
-
- private:
-  std::string dir_ = ".";
+  TestHost() { workers = 2; }
 };
 
 TEST(WsModule, ProvidesTheServiceWithItsParameters) {
-  module::ModuleRegistry::instance().set_default_paths({STROWGER_MODULE_DIR});
-  auto compiled = script::engine::compile_text(
+  TestHost host;
+  auto program = test_support::load_script(
       "loadmodule \"websocket.so\"\n"
       "modparam(\"websocket\", \"origin\", \"https://a.example.com\")\n"
       "modparam(\"websocket\", \"origin\", \"https://b.example.com, https://c.example.com\")\n"
@@ -49,10 +27,8 @@ TEST(WsModule, ProvidesTheServiceWithItsParameters) {
       "modparam(\"websocket\", \"max_message_size\", 4096)\n"
       "modparam(\"websocket\", \"keepalive_mechanism\", 0)\n"
       "request_route { exit; }\n",
-      "w.cfg");
-  ASSERT_TRUE(compiled.ok()) << compiled.format_diagnostics();
-  TestHost host;
-  ASSERT_EQ(module::ModuleRegistry::instance().init_all(host), std::nullopt);
+      "w.cfg", host);
+  ASSERT_NE(program, nullptr);
   auto service =
       std::static_pointer_cast<sipproxy::WebSocketService>(host.find(sipproxy::kWebSocketService));
   ASSERT_NE(service, nullptr);
@@ -104,9 +80,8 @@ TEST(WsModule, ProvidesTheServiceWithItsParameters) {
 }
 
 TEST(WsModule, BadParametersAreLoadErrors) {
-  module::ModuleRegistry::instance().set_default_paths({STROWGER_MODULE_DIR});
   auto errors = [](const std::string& line) {
-    return script::engine::compile_text(
+    return test_support::compile_with_modules(
                "loadmodule \"websocket.so\"\n" + line + "\nrequest_route { exit; }\n", "w.cfg")
         .format_diagnostics();
   };
