@@ -15,7 +15,11 @@ const fs::path kSource = STROWGER_SOURCE_DIR;
 
 // Runs sipproxy --check; returns its exit status and leaves its output in *out.
 int check(const fs::path& script, const std::vector<std::string>& defines, std::string* out) {
-  std::string cmd = std::string(STROWGER_SIPPROXY) + " --check";
+  // Under ASan, LeakSanitizer's exit scan crashes on the dynamic TLS of modules loaded but never
+  // run (GCC 12's LSan: "DTLS 7 at 0x0-0x1000001102", "Tracer caught signal 11"), as --check
+  // leaves them. Leaks are the daemon suites' business; this test is about compiling.
+  std::string cmd = "ASAN_OPTIONS=\"$ASAN_OPTIONS:detect_leaks=0\" " +
+                    std::string(STROWGER_SIPPROXY) + " --check";
   for (const std::string& d : defines) cmd += " -D " + d;
   cmd += " '" + script.string() + "' 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
