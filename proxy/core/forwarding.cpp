@@ -16,9 +16,7 @@ sip::Uri record_route_uri(const Listener& l, bool r2, std::string_view extra_par
   uri.host = l.host;
   uri.port = l.port;
   if (l.proto != transport::Protocol::kUdp) {
-    std::string t(transport::protocol_name(l.proto));
-    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    uri.params = "transport=" + t + ";";
+    uri.params = "transport=" + std::string(transport::protocol_token(l.proto)) + ";";
   }
   uri.params += "lr";
   if (r2) uri.params += ";r2=on";
@@ -33,8 +31,7 @@ bool creates_dialog(sip::Method m) {
 bool connection_bound(const Branch& b) {
   if (b.flow || b.connection_id != 0) return true;
   if (b.hop >= b.hops.size()) return false;
-  const transport::Protocol p = b.hops[b.hop].proto;
-  return p == transport::Protocol::kWs || p == transport::Protocol::kWss;
+  return transport::is_websocket(b.hops[b.hop].proto);
 }
 
 const char* local_reason(int status) {
@@ -59,7 +56,7 @@ const char* local_reason(int status) {
 }  // namespace
 
 ResponseContext* Proxy::new_context(ServerTransaction& st, sip::Message& request,
-                                     std::string loop_tag) {
+                                    std::string loop_tag) {
   auto* ctx = new ResponseContext(&st);
   contexts_.insert(ctx);
   st.user_data = ctx;
@@ -72,8 +69,8 @@ ResponseContext* Proxy::new_context(ServerTransaction& st, sip::Message& request
 void Proxy::forward(ServerTransaction& st, sip::Message& request, std::vector<sip::Uri> targets,
                     bool parallel, std::string loop_tag) {
   ResponseContext* ctx = new_context(st, request, std::move(loop_tag));
-  ctx->record_route = config_.record_route && creates_dialog(request.method()) &&
-                      request.to_tag().empty();
+  ctx->record_route =
+      config_.record_route && creates_dialog(request.method()) && request.to_tag().empty();
   ctx->starting = true;
   if (parallel) {
     for (sip::Uri& t : targets) start_branch(*ctx, std::move(t));
@@ -198,8 +195,7 @@ void Proxy::send_branch(ResponseContext& ctx, Branch& branch) {
       to.connection_id = branch.connection_id;
     }
     // A flow, or a WebSocket client: only the connection the contact opened reaches it.
-    to.no_connect = branch.flow || hop.proto == transport::Protocol::kWs ||
-                    hop.proto == transport::Protocol::kWss;
+    to.no_connect = branch.flow || transport::is_websocket(hop.proto);
     if (hop.proto == transport::Protocol::kTls) to.tls_name = branch.host;
     branch.state = Branch::State::kCalling;
     ++stats_.forwarded;

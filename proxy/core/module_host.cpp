@@ -1,8 +1,6 @@
 // ModuleHostImpl: module services, worker posting and the module timer thread.
 #include "proxy/core/module_host.h"
 
-#include <cctype>
-
 #include "common/log.h"
 
 namespace strowger::proxy::core {
@@ -54,15 +52,10 @@ bool ModuleHostImpl::send(const sipproxy::Peer& to, std::uint64_t connection_id,
   }
   Worker* w = group_.at(worker);
   if (w == nullptr) return false;
-  transport::Peer peer{*proto, *remote, -1, connection_id};
+  const std::optional<int> listener = w->local().pick(*proto, remote->family(), -1);
+  if (!listener) return false;  // nothing of ours speaks that protocol
+  transport::Peer peer{*proto, *remote, *listener, connection_id};
   peer.no_connect = connection_id != 0;
-  for (const Listener& l : w->listeners()) {
-    if (l.proto == *proto && l.local.family() == remote->family()) {
-      peer.listener = l.index;
-      break;
-    }
-  }
-  if (peer.listener < 0) return false;  // nothing of ours speaks that protocol
   w->post_task([w, peer, bytes = std::move(bytes)] { w->send(peer, bytes); });
   return true;
 }
@@ -70,13 +63,11 @@ bool ModuleHostImpl::send(const sipproxy::Peer& to, std::uint64_t connection_id,
 std::optional<sipproxy::Peer> ModuleHostImpl::listen_address(std::string_view proto) const {
   const std::optional<transport::Protocol> p = transport::protocol_from_name(proto);
   if (!p || group_.workers.empty()) return std::nullopt;
-  for (const Listener& l : group_.workers.front()->listeners()) {
+  for (const Listener& l : group_.workers.front()->local().listeners()) {
     if (l.proto != *p) continue;
-    std::string name(transport::protocol_name(l.proto));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string host = l.host;
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    return sipproxy::Peer{std::move(name), std::move(host), l.port};
+    return sipproxy::Peer{std::string(transport::protocol_token(l.proto)), std::move(host), l.port};
   }
   return std::nullopt;
 }

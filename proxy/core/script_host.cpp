@@ -11,8 +11,7 @@ using script::engine::ReplyMode;
 
 script::engine::Peer to_script_peer(transport::Protocol proto, const transport::Address& addr) {
   script::engine::Peer p;
-  p.proto = std::string(transport::protocol_name(proto));
-  for (char& c : p.proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  p.proto = std::string(transport::protocol_token(proto));
   if (addr.valid()) {
     p.ip = addr.ip();
     p.port = addr.port();

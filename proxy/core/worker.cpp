@@ -1,8 +1,6 @@
 // Worker: event loop wiring between transports, the transaction layer and the proxy.
 #include "proxy/core/worker.h"
 
-#include <cctype>
-
 #include "common/log.h"
 #include "proxy/sip/raw_response.h"
 
@@ -17,12 +15,7 @@ Worker::Worker(int index, const config::ProxyConfig& config, const LocalAddresse
       base_(event_base_new()),
       timers_(clock_) {
   udp_ = std::make_unique<transport::UdpTransport>(base_, *this, index, config.max_message_size);
-  const int workers = config.workers > 0 ? config.workers : static_cast<int>(group.size_hint);
-  streams_[static_cast<std::size_t>(transport::Protocol::kTcp)] =
-      std::make_unique<transport::TcpTransport>(
-          base_, *this, index, transport::tcp_limits_per_worker(config.tcp, workers),
-          config.max_message_size);
-  streams_[static_cast<std::size_t>(transport::Protocol::kTcp)]->set_directory(&group.connections);
+  make_stream(transport::Protocol::kTcp);  // outbound TCP always; TLS/WS/WSS in open_listeners
   dns::Resolver::Options dns_options;
   dns_options.max_cache_ttl_s = config.dns_cache_ttl_s;
   resolver_ = std::make_unique<dns::Resolver>(base_, clock_, dns_options);
@@ -32,7 +25,8 @@ Worker::Worker(int index, const config::ProxyConfig& config, const LocalAddresse
   settings.t2_ms = config.timers.t2_ms;
   settings.t4_ms = config.timers.t4_ms;
   settings.timer_c_ms = config.timers.timer_c_ms;
-  layer_ = std::make_unique<transaction::TransactionLayer>(timers_, *this, *proxy_, settings, index);
+  layer_ =
+      std::make_unique<transaction::TransactionLayer>(timers_, *this, *proxy_, settings, index);
   proxy_->attach(*layer_);
   timer_ev_ = evtimer_new(base_, &Worker::on_timer, this);
   wakeup_ev_ = event_new(base_, -1, EV_PERSIST, &Worker::on_wakeup, this);
@@ -54,38 +48,40 @@ Worker::~Worker() {
   if (base_) event_base_free(base_);
 }
 
+transport::TcpTransport& Worker::make_stream(transport::Protocol p) {
+  auto& slot = streams_[static_cast<std::size_t>(p)];
+  if (!slot) {
+    const int workers = config_.workers > 0 ? config_.workers : static_cast<int>(group_.size_hint);
+    const transport::StreamServices services{transport::is_secure(p) ? group_.tls : nullptr,
+                                             transport::is_websocket(p) ? group_.ws : nullptr};
+    slot = std::make_unique<transport::TcpTransport>(
+        base_, *this, index_, transport::tcp_limits_per_worker(config_.tcp, workers),
+        config_.max_message_size, p, services);
+    slot->set_directory(&group_.connections);
+  }
+  return *slot;
+}
+
 std::optional<std::string> Worker::open_listeners() {
   using transport::Protocol;
-  const int workers = config_.workers > 0 ? config_.workers : static_cast<int>(group_.size_hint);
-  auto make_stream = [&](Protocol p, transport::StreamServices services) {
-    auto& slot = streams_[static_cast<std::size_t>(p)];
-    if (!slot) {
-      slot = std::make_unique<transport::TcpTransport>(
-          base_, *this, index_, transport::tcp_limits_per_worker(config_.tcp, workers),
-          config_.max_message_size, p, services);
-      slot->set_directory(&group_.connections);
-    }
-  };
   // Outbound TLS works whenever the tls module is loaded, listening or not.
-  if (group_.tls != nullptr) make_stream(Protocol::kTls, {group_.tls, nullptr});
+  if (group_.tls != nullptr) make_stream(Protocol::kTls);
   for (const Listener& l : local_.listeners()) {
     std::optional<std::string> err;
     if (l.proto == Protocol::kUdp) {
       err = udp_->listen(l.index, l.local);
-    } else if ((l.proto == Protocol::kTls || l.proto == Protocol::kWss) && group_.tls == nullptr) {
+    } else if (transport::is_secure(l.proto) && group_.tls == nullptr) {
       err = "needs the tls module: loadmodule \"tls.so\" in the routing script";
-    } else if ((l.proto == Protocol::kWs || l.proto == Protocol::kWss) && group_.ws == nullptr) {
+    } else if (transport::is_websocket(l.proto) && group_.ws == nullptr) {
       err = "needs the websocket module: loadmodule \"websocket.so\" in the routing script";
     } else {
-      const bool secure = l.proto == Protocol::kTls || l.proto == Protocol::kWss;
-      const bool websocket = l.proto == Protocol::kWs || l.proto == Protocol::kWss;
-      make_stream(l.proto, {secure ? group_.tls : nullptr, websocket ? group_.ws : nullptr});
-      err = stream(l.proto)->listen(l.index, l.local);
+      err = make_stream(l.proto).listen(l.index, l.local);
     }
     if (err) {
       const config::Listen& cfg = config_.listen[static_cast<std::size_t>(l.index)];
       return config_.file + ":" + std::to_string(cfg.line) + ": listen " +
-             std::string(transport::protocol_name(l.proto)) + " " + l.local.to_string() + ": " + *err;
+             std::string(transport::protocol_name(l.proto)) + " " + l.local.to_string() + ": " +
+             *err;
     }
   }
   return std::nullopt;
@@ -104,7 +100,9 @@ void Worker::run() {
   if (group_.on_stop) group_.on_stop(index_, base_);
 }
 
-void Worker::stop() { event_active(stop_ev_, EV_READ, 0); }
+void Worker::stop() {
+  event_active(stop_ev_, EV_READ, 0);
+}
 
 void Worker::on_stop(evutil_socket_t, short, void* arg) {
   event_base_loopbreak(static_cast<Worker*>(arg)->base_);
@@ -275,9 +273,8 @@ bool Worker::run_reply_hook(sip::Message& response, const transport::Peer& from)
   if (!via) return false;
   for (const WorkerGroup::ReplyHook& hook : group_.reply_hooks) {
     if (!via->branch.starts_with(hook.prefix)) continue;
-    std::string proto(transport::protocol_name(from.proto));
-    for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    hook.fn(response, sipproxy::Peer{std::move(proto), from.remote.ip(), from.remote.port()});
+    hook.fn(response, sipproxy::Peer{std::string(transport::protocol_token(from.proto)),
+                                     from.remote.ip(), from.remote.port()});
     return true;
   }
   return false;

@@ -109,7 +109,7 @@ class Worker final : public transport::Receiver, public transaction::Sender {
   std::uint64_t send(const transport::Peer& to, std::string_view bytes) override;
 
   int index() const { return index_; }
-  const std::vector<Listener>& listeners() const { return local_.listeners(); }
+  const LocalAddresses& local() const { return local_; }
   const WorkerStats& stats() const { return stats_; }
 
  private:
@@ -140,6 +140,8 @@ class Worker final : public transport::Receiver, public transaction::Sender {
   transport::TcpTransport* stream(transport::Protocol p) const {
     return streams_[static_cast<std::size_t>(p)].get();
   }
+  // The stream transport for a protocol, made on first use with the modules' services.
+  transport::TcpTransport& make_stream(transport::Protocol p);
   bool run_reply_hook(sip::Message& response, const transport::Peer& from);
   void send_failed_elsewhere(std::uint64_t connection_id);
   std::unique_ptr<dns::Resolver> resolver_;

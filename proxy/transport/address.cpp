@@ -11,6 +11,7 @@ namespace strowger::proxy::transport {
 namespace {
 
 constexpr std::string_view kProtocolNames[] = {"UDP", "TCP", "TLS", "WS", "WSS"};
+constexpr std::string_view kProtocolTokens[] = {"udp", "tcp", "tls", "ws", "wss"};
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -38,6 +39,11 @@ std::size_t fnv1a(const void* data, std::size_t n, std::size_t h) {
 std::string_view protocol_name(Protocol p) {
   auto i = static_cast<std::size_t>(p);
   return i < std::size(kProtocolNames) ? kProtocolNames[i] : std::string_view("?");
+}
+
+std::string_view protocol_token(Protocol p) {
+  auto i = static_cast<std::size_t>(p);
+  return i < std::size(kProtocolTokens) ? kProtocolTokens[i] : std::string_view("?");
 }
 
 std::optional<Protocol> protocol_from_name(std::string_view name) {

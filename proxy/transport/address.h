@@ -13,8 +13,19 @@ namespace strowger::proxy::transport {
 
 enum class Protocol : std::uint8_t { kUdp, kTcp, kTls, kWs, kWss };
 std::string_view protocol_name(Protocol p);  // "UDP", "TCP", "TLS", "WS", "WSS"
+// "udp" ... "wss": transport= parameters, $proto, module and RPC peers.
+std::string_view protocol_token(Protocol p);
 std::optional<Protocol> protocol_from_name(std::string_view name);  // case-insensitive
-inline bool is_reliable(Protocol p) { return p != Protocol::kUdp; }
+inline bool is_reliable(Protocol p) {
+  return p != Protocol::kUdp;
+}
+inline bool is_secure(Protocol p) {
+  return p == Protocol::kTls || p == Protocol::kWss;
+}
+// RFC 7118: a WebSocket client is reachable only over the connection it opened.
+inline bool is_websocket(Protocol p) {
+  return p == Protocol::kWs || p == Protocol::kWss;
+}
 
 class Address {
  public:
@@ -30,9 +41,9 @@ class Address {
   bool valid() const { return len_ != 0; }
   std::uint16_t port() const;
   void set_port(std::uint16_t port);
-  std::string ip() const;          // "127.0.0.1", "::1"
+  std::string ip() const;            // "127.0.0.1", "::1"
   std::string host_for_uri() const;  // "127.0.0.1", "[::1]"
-  std::string to_string() const;   // "127.0.0.1:5060", "[::1]:5060"
+  std::string to_string() const;     // "127.0.0.1:5060", "[::1]:5060"
   bool operator==(const Address& o) const;
   std::size_t hash() const;
 

@@ -6,7 +6,6 @@
 #include <netinet/tcp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -215,7 +214,8 @@ void TcpTransport::accept(Listener& l, int fd, const Address& remote) {
   sock.release();
   auto c = std::make_unique<TcpConnection>(*this, std::move(bev), peer,
                                            /*connecting=*/false, /*counts_for_source=*/true);
-  if (services_.ws != nullptr) c->set_websocket(services_.ws->accept(info(peer, l.local), monotonic_ms()));
+  if (services_.ws != nullptr)
+    c->set_websocket(services_.ws->accept(info(peer, l.local), monotonic_ms()));
   if (add(std::move(c)) == nullptr) return;
   ++per_source_[source];
   ++counters_.accepted;
@@ -249,9 +249,7 @@ const TcpTransport::Listener* TcpTransport::source_listener(const Peer& to) cons
 sipproxy::ConnectionInfo TcpTransport::info(const Peer& peer, const Address& local) const {
   sipproxy::ConnectionInfo i;
   i.id = peer.connection_id;
-  i.proto = std::string(protocol_name(proto_));
-  std::transform(i.proto.begin(), i.proto.end(), i.proto.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  i.proto = std::string(protocol_token(proto_));
   i.remote_ip = peer.remote.ip();
   i.remote_port = peer.remote.port();
   i.local_ip = local.ip();
